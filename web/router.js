@@ -1,0 +1,195 @@
+// Shows the default run's current step: loads the plugin page on start-up,
+// on SwitchRoute and on WorkflowUpdated, and tears the previous step down.
+
+import { getJson, getText } from "./http.js";
+import { FINISHED, describeState, isVisible } from "./progress.js";
+import * as views from "./views.js";
+
+const SHELL_NAME = "web-shell";
+const DEFAULT_RUN = "default";
+
+export function parseSwitchRoute(payload) {
+  const match = /^\/?([a-z0-9-]+)\/web\/?$/.exec(String(payload).trim());
+  return match ? match[1] : null;
+}
+
+function describeError(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class Router {
+  constructor({ container, progress, appManager, connection }) {
+    this.container = container;
+    this.progress = progress;
+    this.appManager = appManager;
+    this.connection = connection;
+    this.plan = null;
+    this.lastSeq = -1;
+    this.shown = null;
+    this.generation = 0;
+    this.active = null;
+  }
+
+  start() {
+    const { appManager } = this;
+    appManager.registerPlugin(SHELL_NAME);
+    appManager.subscribe(SHELL_NAME, "SwitchRoute", (p) => this.handleSwitchRoute(p));
+    appManager.subscribe(SHELL_NAME, "WorkflowUpdated", (p) => this.handleUpdated(p));
+    appManager.subscribe(SHELL_NAME, "WorkflowCompleted", (p) => this.handleCompleted(p));
+    // After a reconnect the engine may have moved on while we were away.
+    this.connection.addEventListener("open", () => this.sync());
+    return this.sync();
+  }
+
+  async sync() {
+    let plan;
+    let run;
+    try {
+      [plan, run] = await Promise.all([
+        getJson(this.appManager.fetch, "/api/workflow/plan"),
+        getJson(this.appManager.fetch, "/api/workflow"),
+      ]);
+    } catch (error) {
+      this.showSyncFailure(error);
+      return;
+    }
+    this.plan = plan;
+    if (!(run.seq < this.lastSeq)) {
+      this.lastSeq = run.seq;
+      this.show(run.status === "finished" ? FINISHED : run.state);
+    }
+  }
+
+  handleSwitchRoute(payload) {
+    const route = parseSwitchRoute(payload);
+    const state = this.plan?.states.find((candidate) => candidate.route === route);
+    if (route === null) {
+      console.warn("[router] ignored SwitchRoute payload:", payload);
+    } else if (state) {
+      this.show(state.name);
+    } else {
+      this.sync();
+    }
+  }
+
+  handleUpdated(update) {
+    if (update?.run !== DEFAULT_RUN || !(update.seq >= this.lastSeq)) {
+      return;
+    }
+    const name = update.status === "finished" ? FINISHED : update.state;
+    if (!this.findState(name)) {
+      this.sync();
+      return;
+    }
+    this.lastSeq = update.seq;
+    this.show(name);
+  }
+
+  handleCompleted(done) {
+    if (!this.plan) {
+      this.sync();
+    } else if (done?.run === DEFAULT_RUN && done.seq >= this.lastSeq) {
+      this.lastSeq = done.seq;
+      this.show(FINISHED);
+    }
+  }
+
+  findState(name) {
+    return this.plan?.states.find((state) => state.name === name) ?? null;
+  }
+
+  async show(name) {
+    if (name === this.shown) {
+      return;
+    }
+    this.shown = name;
+    const generation = ++this.generation;
+    this.progress.show(this.plan, name);
+    await this.leaveStep();
+    if (generation === this.generation) {
+      await this.enter(name, generation);
+    }
+  }
+
+  async enter(name, generation) {
+    const state = this.findState(name);
+    if (name === FINISHED) {
+      this.render(views.renderFinished(), "finished", name);
+    } else if (!state) {
+      this.showFailure(name, `The server named a step that is not in the plan: ${name}.`);
+    } else if (!isVisible(state)) {
+      this.render(views.renderWorking(describeState(state)), "working", name);
+    } else {
+      await this.enterStep(state, generation);
+    }
+  }
+
+  async enterStep(state, generation) {
+    const base = `/${state.route}/web/step-${state.route}`;
+    this.render(views.renderLoading(describeState(state)), "loading", state.name);
+    try {
+      const html = await getText(this.appManager.fetch, `${base}.html`);
+      const module = await import(`${base}.js`);
+      if (generation !== this.generation) {
+        return;
+      }
+      this.render(views.renderPage(html), "step", state.name);
+      this.active = { name: state.name, cleanup: null };
+      const cleanup = await module.activate(this.container, this.appManager);
+      await this.keepCleanup(state.name, cleanup, generation);
+    } catch (error) {
+      if (generation === this.generation) {
+        this.showFailure(state.name, describeError(error));
+      }
+    }
+  }
+
+  async keepCleanup(name, cleanup, generation) {
+    const step = { name, cleanup: typeof cleanup === "function" ? cleanup : null };
+    if (generation === this.generation) {
+      this.active = step;
+    } else {
+      // The run moved on while the page was activating: undo it at once.
+      await this.runCleanup(step);
+    }
+  }
+
+  async leaveStep() {
+    const step = this.active;
+    this.active = null;
+    if (step) {
+      await this.runCleanup(step);
+    }
+  }
+
+  async runCleanup(step) {
+    try {
+      await step.cleanup?.();
+    } catch (error) {
+      console.error(`[router] cleanup of ${step.name} failed:`, error);
+    }
+    // A page that forgot to unregister must not keep its subscriptions.
+    this.appManager.unregisterPlugin(step.name);
+  }
+
+  render(node, view, name) {
+    this.container.replaceChildren(node);
+    this.container.dataset.view = view;
+    this.container.dataset.state = name;
+  }
+
+  showFailure(name, detail) {
+    this.shown = null;
+    const title = `Could not show the step ${name}`;
+    this.render(views.renderFailure(title, detail, () => this.sync()), "error", name);
+  }
+
+  showSyncFailure(error) {
+    // A step already on screen stays usable; only an empty shell shows the error.
+    if (this.shown === null) {
+      const retry = () => this.sync();
+      const node = views.renderFailure("Could not reach the server", describeError(error), retry);
+      this.render(node, "error", "");
+    }
+  }
+}

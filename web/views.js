@@ -1,0 +1,58 @@
+// The shell's own views shown in the step container. Text goes in through
+// textContent only; a plugin page's HTML is parsed inertly (no scripts run).
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text) {
+    node.textContent = text;
+  }
+  for (const [name, value] of Object.entries(attributes)) {
+    node.setAttribute(name, value);
+  }
+  return node;
+}
+
+function panel(id, ...children) {
+  const node = element("section", "", { id, class: "panel" });
+  node.append(...children);
+  return node;
+}
+
+export function renderLoading(label) {
+  return panel("step-loading", element("p", `Loading ${label}…`, { class: "muted" }));
+}
+
+export function renderWorking(label) {
+  return panel(
+    "step-working",
+    element("h2", "Working…"),
+    element("p", `${label} is running on the server. This page moves on by itself.`),
+  );
+}
+
+export function renderFinished() {
+  return panel(
+    "workflow-finished",
+    element("h2", "All done"),
+    element("p", "Every step of the onboarding is complete. You can close this page."),
+    element("a", "Inspect the run", { href: "/inspect" }),
+  );
+}
+
+export function renderFailure(title, detail, onRetry) {
+  const retry = element("button", "Try again", { type: "button", id: "step-retry" });
+  retry.addEventListener("click", onRetry);
+  return panel(
+    "step-error",
+    element("h2", title),
+    element("p", detail, { class: "message message-error", role: "alert" }),
+    retry,
+  );
+}
+
+export function renderPage(html) {
+  const parsed = new DOMParser().parseFromString(html, "text/html");
+  const fragment = document.createDocumentFragment();
+  fragment.append(...parsed.body.childNodes);
+  return fragment;
+}

@@ -1,0 +1,135 @@
+"""The engine: a plan's machine applied to stored runs, with every change announced.
+
+A completion is applied where it enters the system: the run is read, moved
+by the machine, and written back only if nobody wrote it in between (a
+compare-and-set on its ``seq``).  Only then is anything published.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import msgspec
+
+from workflow.backends import Backend
+from workflow.bus import Bus
+from workflow.errors import CompletionNotApplicable, RunExists, UnknownRun
+from workflow.machine import WorkflowMachine
+from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
+from workflow.plan import FINISHED, Plan
+from workflow.runs import DEFAULT_RUN, Completion, Run, apply_completion, new_run, parse_completion
+from workflow.topics import SWITCH_ROUTE, WORKFLOW_COMPLETED, WORKFLOW_STARTED, WORKFLOW_UPDATED
+
+__all__ = ["Engine"]
+
+MAX_ATTEMPTS = 5
+
+logger = logging.getLogger(__name__)
+
+_decode_run = msgspec.json.Decoder(Run).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class Engine:
+    """Runs of one plan on one backend, as seen from one server process."""
+
+    def __init__(self, plan: Plan, backend: Backend) -> None:
+        self.plan = plan
+        self.machine = WorkflowMachine(plan)
+        self.backend = backend
+        self.bus = Bus(backend)
+
+    async def start(self) -> None:
+        """Connect the backend and make sure the default run exists."""
+        await self.backend.start()
+        if await self.backend.get_run(DEFAULT_RUN) is None:
+            try:
+                await self.create_run(DEFAULT_RUN)
+            except RunExists:
+                pass  # another process created it first
+        logger.info("engine started: plan %s, backend %s", self.plan.version, self.backend.name)
+
+    async def close(self) -> None:
+        """Disconnect the backend."""
+        await self.backend.close()
+
+    async def create_run(self, run_id: str | None = None) -> Run:
+        """Store and announce a new run at the start state; RunExists if the id is taken."""
+        run = new_run(run_id or uuid.uuid4().hex, self.machine)
+        if not await self.backend.create_run(run.id, _encode(run)):
+            raise RunExists(f"run {run.id!r} already exists")
+        logger.info("run %s: created at %s", run.id, run.state)
+        await self._announce(None, run, WORKFLOW_STARTED)
+        return run
+
+    async def get_run(self, run_id: str) -> Run:
+        """Return the stored run; UnknownRun if there is none."""
+        data = await self.backend.get_run(run_id)
+        if data is None:
+            raise UnknownRun(f"no run {run_id!r}")
+        return _decode_run(data)
+
+    async def list_runs(self) -> list[Run]:
+        """Return every stored run, oldest first."""
+        runs = [_decode_run(data) for data in await self.backend.list_runs()]
+        return sorted(runs, key=lambda run: (run.started_at, run.id))
+
+    async def publish(self, envelope: Envelope) -> Run | None:
+        """Fan ``envelope`` out; a completion topic first advances its run.
+
+        A refused completion raises CompletionRefused and is not published.
+        Returns the advanced run for a completion, else None.
+        """
+        if not self.machine.is_completion_topic(envelope.topic):
+            await self.bus.publish(envelope)
+            return None
+        completion = parse_completion(envelope.topic, envelope.payload, envelope.publisher_name)
+        return await self.complete(completion, envelope=envelope)
+
+    async def complete(self, completion: Completion, *, envelope: Envelope | None = None) -> Run:
+        """Apply ``completion`` to its run exactly once, then publish it and the change.
+
+        Raises CompletionRefused (InvalidCompletion, UnknownRun,
+        CompletionNotApplicable) with the run unchanged.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            run = await self.get_run(completion.run)
+            advanced = apply_completion(self.machine, run, completion)
+            if await self.backend.replace_run(run.id, _encode(advanced), expected_seq=run.seq):
+                logger.info(
+                    "run %s: %s -> %s on %s (%s, by %s)", run.id, run.state, advanced.state,
+                    completion.topic, completion.status, completion.publisher,
+                )
+                await self.bus.publish(envelope or _completion_envelope(completion))
+                await self._announce(run, advanced, completion.topic)
+                return advanced
+        raise CompletionNotApplicable(
+            f"run {completion.run!r} kept changing while {completion.topic!r} was applied; retry"
+        )
+
+    async def _announce(self, before: Run | None, after: Run, event: str) -> None:
+        step = self.plan.step(after.state)
+        route = step.route if step else None
+        if after.id == DEFAULT_RUN and route is not None:
+            await self._publish(SWITCH_ROUTE, f"/{route}/web")
+        update = {
+            "run": after.id,
+            "state": after.state,
+            "previous": before.state if before else None,
+            "status": after.status,
+            "seq": after.seq,
+            "event": event,
+            "route": route,
+        }
+        await self._publish(WORKFLOW_UPDATED, encode_json(update))
+        if after.state == FINISHED:
+            await self._publish(WORKFLOW_COMPLETED, encode_json({"run": after.id, "seq": after.seq}))
+
+    async def _publish(self, topic: str, payload: str) -> None:
+        await self.bus.publish(Envelope(ENGINE_PUBLISHER, topic, payload, timestamp()))
+
+
+def _completion_envelope(completion: Completion) -> Envelope:
+    payload = {"status": completion.status, "run": completion.run, "data": completion.data}
+    return Envelope(completion.publisher, completion.topic, encode_json(payload), timestamp())

@@ -1,0 +1,87 @@
+"""What a plugin declares in its ``plugin.py``, and how the engine loads it."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from workflow.errors import PluginError
+
+if TYPE_CHECKING:
+    from workflow.plan import Step
+    from workflow.step import StepContext
+
+__all__ = ["Plugin", "load_plugin"]
+
+StepHandler = Callable[["StepContext"], Awaitable[None]]
+_RESOURCE = re.compile(r"[a-z0-9-]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plugin:
+    """A plugin's declaration: ``plugin = Plugin(name=..., route=..., ...)``.
+
+    ``resources`` maps a resource name (used in URLs) to the msgspec struct of
+    its records; each gets REST CRUD under ``/api/<route>/<resource>``.
+    ``on_enter`` is a coroutine the engine runs when a run enters the step.
+    ``route_handlers`` are extra Litestar handlers mounted under ``/api/<route>``.
+    """
+
+    name: str
+    route: str
+    resources: Mapping[str, type[msgspec.Struct]] = field(default_factory=dict)
+    on_enter: StepHandler | None = None
+    route_handlers: Sequence[Any] = ()
+
+    def __post_init__(self) -> None:
+        for resource, struct in self.resources.items():
+            if not _RESOURCE.fullmatch(resource):
+                raise PluginError(
+                    f"plugin {self.name!r}: resource name {resource!r} must be [a-z0-9-]+"
+                )
+            if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+                raise PluginError(
+                    f"plugin {self.name!r}: resource {resource!r} must be a msgspec.Struct type"
+                )
+            if "id" in struct.__struct_fields__:
+                raise PluginError(
+                    f"plugin {self.name!r}: resource {resource!r}: the engine sets 'id'; "
+                    "leave it out of the struct"
+                )
+
+
+def load_plugin(step: Step) -> Plugin:
+    """Import ``plugin.py`` from the step's folder and return its ``plugin``.
+
+    Raises PluginError when the file fails to import or declares another plugin.
+    """
+    path = step.folder / "plugin.py"
+    module = _import(step.name, path)
+    plugin = getattr(module, "plugin", None)
+    if not isinstance(plugin, Plugin):
+        raise PluginError(f"{path}: defines no 'plugin = Plugin(...)'")
+    if (plugin.name, plugin.route) != (step.name, step.route):
+        raise PluginError(
+            f"{path}: declares name {plugin.name!r} and route {plugin.route!r}, but the plan "
+            f"lists name {step.name!r} and route {step.route!r}"
+        )
+    return plugin
+
+
+def _import(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"workflow_plugins.{name}", path)
+    if spec is None or spec.loader is None:
+        raise PluginError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise PluginError(f"{path}: failed to import: {exc!r}") from exc
+    return module

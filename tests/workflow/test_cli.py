@@ -1,0 +1,75 @@
+"""The ``workflow check`` and ``workflow graph`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.workflow.plans import plugin_entry, write_plan
+from workflow.cli import main
+
+
+def test_check_repository_plan_prints_one_line_summary(
+    repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check", str(repo_root / "execution_plan.toml")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count("\n") == 1
+    assert "ok, plan 1.0.0, 5 steps: plugin_welcome -> plugin_terms" in out
+
+
+def test_check_invalid_plan_prints_every_error_one_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entries = [plugin_entry("a", "r"), plugin_entry("b", "r", run_after_event_name="Nope")]
+    path = write_plan(tmp_path, entries, make_folders=False)
+
+    code = main(["check", str(path)])
+
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert len(err) == 5
+    assert all(line.startswith("execution_plan.toml: plugins[") for line in err)
+
+
+def test_check_reports_plugin_declaring_another_route(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_plan(tmp_path, [plugin_entry("a", "a")])
+    (tmp_path / "plugins" / "a" / "plugin.py").write_text(
+        "from workflow import Plugin\nplugin = Plugin(name='a', route='elsewhere')\n"
+    )
+
+    code = main(["check", str(path)])
+
+    assert code == 1
+    assert "declares name 'a' and route 'elsewhere'" in capsys.readouterr().err
+
+
+def test_check_reports_plugin_that_fails_to_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_plan(tmp_path, [plugin_entry("a", "a")])
+    (tmp_path / "plugins" / "a" / "plugin.py").write_text("raise RuntimeError('boom')\n")
+
+    assert main(["check", str(path)]) == 1
+    assert "failed to import: RuntimeError('boom')" in capsys.readouterr().err
+
+
+def test_graph_prints_mermaid_state_diagram(
+    repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["graph", str(repo_root / "execution_plan.toml")])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "stateDiagram-v2" in out
+    assert "plugin_finish --> finished: FinishCompleted" in out
+
+
+def test_graph_invalid_plan_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", str(tmp_path / "absent.toml")]) == 1
+    assert "no such plan file" in capsys.readouterr().err

@@ -226,15 +226,15 @@ def _check_unique(file: str, entries: tuple[PluginEntry, ...]) -> Iterator[str]:
 def _check_topics(file: str, entries: tuple[PluginEntry, ...]) -> Iterator[str]:
     topics = {completion_topic_for(entry) for entry in entries}
     for index, entry in enumerate(entries):
-        topic = completion_topic_for(entry)
+        label, topic = _label(file, index, entry), completion_topic_for(entry)
         if not is_valid_topic(topic):
-            yield f"{_label(file, index, entry)}: completed_event_name {topic!r} is not a valid topic name"
+            yield f"{label}: completed_event_name {topic!r} is not a valid topic name"
         elif topic in ENGINE_TOPICS:
-            yield f"{_label(file, index, entry)}: completed_event_name {topic!r} is a topic the engine publishes"
+            yield f"{label}: completed_event_name {topic!r} is a topic the engine publishes"
         after = entry.run_after_event_name
         if after is not None and after != WORKFLOW_STARTED and after not in topics:
             yield (
-                f"{_label(file, index, entry)}: run_after_event_name {after!r} is not the "
+                f"{label}: run_after_event_name {after!r} is not the "
                 "completion topic of any plugin"
             )
     followers: dict[str, int] = {}
@@ -258,7 +258,10 @@ def _check_folders(file: str, entries: tuple[PluginEntry, ...], base: Path) -> I
             continue
         folder = base / entry.plugin_base_path / entry.name
         if not folder.is_dir():
-            yield f"{label}: plugin_base_path: no plugin folder {entry.name!r} in {entry.plugin_base_path!r}"
+            yield (
+                f"{label}: plugin_base_path: no plugin folder {entry.name!r} "
+                f"in {entry.plugin_base_path!r}"
+            )
         elif not (folder / "plugin.py").is_file():
             yield f"{label}: plugin_base_path: the folder {entry.name!r} has no plugin.py"
 

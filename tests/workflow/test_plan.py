@@ -35,7 +35,11 @@ def test_repository_plan_compiles_to_the_onboarding_flow(repo_root: Path) -> Non
         FINISHED,
     )
     assert [step.route for step in plan.steps] == [
-        "welcome", "terms", "provision", "notifications", "finish",
+        "welcome",
+        "terms",
+        "provision",
+        "notifications",
+        "finish",
     ]
     assert [(t.source, t.trigger, t.dest) for t in plan.transitions] == [
         ("plugin_welcome", "WelcomeCompleted", "plugin_terms"),
@@ -60,9 +64,17 @@ def test_plan_older_style_chain_matches_its_list_ordered_twin(tmp_path: Path) ->
     older = write_plan(
         tmp_path / "older",
         [
-            plugin_entry("third", run_after_event_name="SecondDone", completed_event_name="ThirdCompleted"),
-            plugin_entry("first", run_after_event_name="WorkflowStarted", completed_event_name="FirstCompleted"),
-            plugin_entry("second", run_after_event_name="FirstCompleted", completed_event_name="SecondDone"),
+            plugin_entry(
+                "third", run_after_event_name="SecondDone", completed_event_name="ThirdCompleted"
+            ),
+            plugin_entry(
+                "first",
+                run_after_event_name="WorkflowStarted",
+                completed_event_name="FirstCompleted",
+            ),
+            plugin_entry(
+                "second", run_after_event_name="FirstCompleted", completed_event_name="SecondDone"
+            ),
         ],
         extra='\n[handoffs]\nhandoff_events = ["X"]\n\n[logging]\nlevel = "debug"\n\n'
         '[jwt_storage]\npath = "tokens"\n',
@@ -71,7 +83,9 @@ def test_plan_older_style_chain_matches_its_list_ordered_twin(tmp_path: Path) ->
     a, b = load_plan(listed), load_plan(older)
 
     assert a.states == b.states == ("first", "second", "third", FINISHED)
-    assert [(t.source, t.dest) for t in a.transitions] == [(t.source, t.dest) for t in b.transitions]
+    assert [(t.source, t.dest) for t in a.transitions] == [
+        (t.source, t.dest) for t in b.transitions
+    ]
     assert b.handoffs.handoff_events == ("X",)
 
 
@@ -120,17 +134,30 @@ def test_plan_defaults_fill_optional_fields(tmp_path: Path) -> None:
             "execution_plan.toml: plugins[1] (b): plugin_route 'r' repeats that of plugins[0] (a)",
         ),
         (
-            [plugin_entry("a", completed_event_name="Done"), plugin_entry("b", completed_event_name="Done")],
-            "execution_plan.toml: plugins[1] (b): completion topic 'Done' repeats that of plugins[0] (a)",
+            [
+                plugin_entry("a", completed_event_name="Done"),
+                plugin_entry("b", completed_event_name="Done"),
+            ],
+            "execution_plan.toml: plugins[1] (b): completion topic 'Done' repeats that of "
+            "plugins[0] (a)",
         ),
         (
-            [plugin_entry("a"), plugin_entry("b"), plugin_entry("plugin_terms", "terms", run_after_event_name="LoginCompleted")],
+            [
+                plugin_entry("a"),
+                plugin_entry("b"),
+                plugin_entry("plugin_terms", "terms", run_after_event_name="LoginCompleted"),
+            ],
             "execution_plan.toml: plugins[2] (plugin_terms): run_after_event_name 'LoginCompleted' "
             "is not the completion topic of any plugin",
         ),
         (
-            [plugin_entry("a"), plugin_entry("b"), plugin_entry("c", run_after_event_name="ACompleted")],
-            "execution_plan.toml: plugins[2] (c): runs after 'ACompleted', and so does plugins[1] (b)",
+            [
+                plugin_entry("a"),
+                plugin_entry("b"),
+                plugin_entry("c", run_after_event_name="ACompleted"),
+            ],
+            "execution_plan.toml: plugins[2] (c): runs after 'ACompleted', and so does "
+            "plugins[1] (b)",
         ),
         (
             [plugin_entry("a", completed_event_name="SwitchRoute")],
@@ -201,11 +228,20 @@ def test_plan_reports_every_problem_at_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        (plugin_entry("a", run_async="yes"), "plugins[0] (a): run_async: Expected `bool`, got `str`"),
+        (
+            plugin_entry("a", run_async="yes"),
+            "plugins[0] (a): run_async: Expected `bool`, got `str`",
+        ),
         (plugin_entry("a", colour="red"), "plugins[0] (a): Object contains unknown field `colour`"),
-        ({"name": "a", "version": "1"}, "plugins[0] (a): Object missing required field `plugin_route`"),
+        (
+            {"name": "a", "version": "1"},
+            "plugins[0] (a): Object missing required field `plugin_route`",
+        ),
         (plugin_entry("Bad Name"), "plugins[0] (Bad Name): name: Expected `str` matching regex"),
-        (plugin_entry("a", "Bad_Route"), "plugins[0] (a): plugin_route: Expected `str` matching regex"),
+        (
+            plugin_entry("a", "Bad_Route"),
+            "plugins[0] (a): plugin_route: Expected `str` matching regex",
+        ),
     ],
     ids=["type", "unknown-key", "missing", "name-pattern", "route-pattern"],
 )

@@ -58,7 +58,14 @@ def test_run_encodes_history_with_the_contract_keys(machine: WorkflowMachine) ->
     encoded = msgspec.json.decode(msgspec.json.encode(run))
 
     assert set(encoded) == {
-        "id", "state", "status", "plan_version", "seq", "history", "started_at", "updated_at",
+        "id",
+        "state",
+        "status",
+        "plan_version",
+        "seq",
+        "history",
+        "started_at",
+        "updated_at",
     }
     assert set(encoded["history"][0]) == {"from", "to", "event", "status", "publisher", "at"}
     assert msgspec.json.decode(msgspec.json.encode(run), type=Run) == run
@@ -139,9 +146,7 @@ def test_machine_draws_mermaid_with_the_current_state_marked(machine: WorkflowMa
 
 # Generated plans: a chain of 1-8 plugins, some with explicit event names.
 
-names = st.lists(
-    st.text("abcdefghij", min_size=1, max_size=6), min_size=1, max_size=8, unique=True
-)
+names = st.lists(st.text("abcdefghij", min_size=1, max_size=6), min_size=1, max_size=8, unique=True)
 
 
 @st.composite
@@ -168,7 +173,9 @@ def _all_explicit(entries: list[dict[str, object]]) -> bool:
     return all("run_after_event_name" in e for e in entries[1:])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_generated_plans_finish_after_one_completion_per_state(
     tmp_path: Path, data: st.DataObject
@@ -178,13 +185,17 @@ def test_generated_plans_finish_after_one_completion_per_state(
 
     while run.state != FINISHED:
         topic = machine.plan.step(run.state).completion_topic  # type: ignore[union-attr]
-        run = apply_completion(machine, run, Completion(topic, data.draw(st.sampled_from(["completed", "skipped"]))))
+        run = apply_completion(
+            machine, run, Completion(topic, data.draw(st.sampled_from(["completed", "skipped"])))
+        )
 
     assert run.seq == len(machine.plan.steps)
     assert [h.from_ for h in run.history] == [step.name for step in machine.plan.steps]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_generated_message_sequences_never_leave_the_plan(
     tmp_path: Path, data: st.DataObject

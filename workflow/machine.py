@@ -15,7 +15,7 @@ from transitions import Machine, MachineError
 from transitions.extensions.diagrams import GraphMachine
 
 from workflow.errors import CompletionNotApplicable
-from workflow.plan import FINISHED, Plan
+from workflow.plan import Plan
 
 __all__ = ["WorkflowMachine"]
 

@@ -11,6 +11,11 @@ export function buildSocketUrl(token) {
   return `${scheme}//${location.host}/ws${query}`;
 }
 
+// A distinct name per tab makes server logs readable.
+export function createClientName(prefix) {
+  return `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
 export function parsePayload(payload) {
   if (typeof payload !== "string") {
     return payload;

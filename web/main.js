@@ -1,23 +1,12 @@
 // Wires the shell together: connection, appManager, progress and router.
 
 import { createAppManager, readAccessToken } from "./app-manager.js";
-import { Connection, buildSocketUrl } from "./connection.js";
+import { Connection, buildSocketUrl, createClientName } from "./connection.js";
 import { Progress } from "./progress.js";
 import { Router } from "./router.js";
+import { showConnectionStatus } from "./views.js";
 
 const NOTICE_MS = 8000;
-const STATUS_LABELS = { connecting: "Connecting…", open: "Connected", closed: "Reconnecting…" };
-
-function createClientName() {
-  return `web-shell-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-function showConnectionStatus(connection, element) {
-  connection.addEventListener("status", ({ detail }) => {
-    element.textContent = STATUS_LABELS[detail];
-    document.body.dataset.connection = detail;
-  });
-}
 
 function showProtocolErrors(appManager, element) {
   let timer = null;
@@ -34,7 +23,7 @@ function showProtocolErrors(appManager, element) {
 
 function startShell() {
   const token = readAccessToken();
-  const connection = new Connection(buildSocketUrl(token), createClientName());
+  const connection = new Connection(buildSocketUrl(token), createClientName("web-shell"));
   const appManager = createAppManager(connection, token);
   const progress = new Progress({
     label: document.getElementById("progress-label"),

@@ -36,8 +36,14 @@ export class Router {
     appManager.subscribe(SHELL_NAME, "SwitchRoute", (p) => this.handleSwitchRoute(p));
     appManager.subscribe(SHELL_NAME, "WorkflowUpdated", (p) => this.handleUpdated(p));
     appManager.subscribe(SHELL_NAME, "WorkflowCompleted", (p) => this.handleCompleted(p));
-    // After a reconnect the engine may have moved on while we were away.
-    this.connection.addEventListener("open", () => this.sync());
+    this.connection.addEventListener("open", () => this.resync());
+    return this.sync();
+  }
+
+  resync() {
+    // While we were away the engine may have moved on, or restarted with a
+    // fresh run whose seq starts again from zero: trust the server's answer.
+    this.lastSeq = -1;
     return this.sync();
   }
 
@@ -116,7 +122,7 @@ export class Router {
     if (name === FINISHED) {
       this.render(views.renderFinished(), "finished", name);
     } else if (!state) {
-      this.showFailure(name, `The server named a step that is not in the plan: ${name}.`);
+      this.showFailure(name, name, "The server named a step that is not in the plan.");
     } else if (!isVisible(state)) {
       this.render(views.renderWorking(describeState(state)), "working", name);
     } else {
@@ -133,13 +139,16 @@ export class Router {
       if (generation !== this.generation) {
         return;
       }
+      if (typeof module.activate !== "function") {
+        throw new Error(`${base}.js does not export an activate(container, appManager) function`);
+      }
       this.render(views.renderPage(html), "step", state.name);
       this.active = { name: state.name, cleanup: null };
       const cleanup = await module.activate(this.container, this.appManager);
       await this.keepCleanup(state.name, cleanup, generation);
     } catch (error) {
       if (generation === this.generation) {
-        this.showFailure(state.name, describeError(error));
+        this.showFailure(state.name, describeState(state), describeError(error));
       }
     }
   }
@@ -178,9 +187,9 @@ export class Router {
     this.container.dataset.state = name;
   }
 
-  showFailure(name, detail) {
+  showFailure(name, label, detail) {
     this.shown = null;
-    const title = `Could not show the step ${name}`;
+    const title = `Could not show the step “${label}”`;
     this.render(views.renderFailure(title, detail, () => this.sync()), "error", name);
   }
 

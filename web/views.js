@@ -1,5 +1,8 @@
-// The shell's own views shown in the step container. Text goes in through
-// textContent only; a plugin page's HTML is parsed inertly (no scripts run).
+// The shell's own views: placeholders in the step container and the
+// connection badge. Text goes in through textContent only; a plugin page's
+// HTML is parsed inertly (its scripts never run).
+
+const STATUS_LABELS = { connecting: "Connecting…", open: "Connected", closed: "Reconnecting…" };
 
 function element(tag, text, attributes = {}) {
   const node = document.createElement(tag);
@@ -35,18 +38,19 @@ export function renderFinished() {
     "workflow-finished",
     element("h2", "All done"),
     element("p", "Every step of the onboarding is complete. You can close this page."),
-    element("a", "Inspect the run", { href: "/inspect" }),
   );
 }
 
 export function renderFailure(title, detail, onRetry) {
   const retry = element("button", "Try again", { type: "button", id: "step-retry" });
   retry.addEventListener("click", onRetry);
+  const actions = element("div", "", { class: "actions" });
+  actions.append(retry);
   return panel(
     "step-error",
     element("h2", title),
     element("p", detail, { class: "message message-error", role: "alert" }),
-    retry,
+    actions,
   );
 }
 
@@ -55,4 +59,11 @@ export function renderPage(html) {
   const fragment = document.createDocumentFragment();
   fragment.append(...parsed.body.childNodes);
   return fragment;
+}
+
+export function showConnectionStatus(connection, badge) {
+  connection.addEventListener("status", ({ detail }) => {
+    badge.textContent = STATUS_LABELS[detail];
+    document.body.dataset.connection = detail;
+  });
 }

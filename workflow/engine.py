@@ -7,8 +7,10 @@ compare-and-set on its ``seq``).  Only then is anything published.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 
 import msgspec
 
@@ -18,7 +20,18 @@ from workflow.errors import CompletionNotApplicable, RunExists, UnknownRun
 from workflow.machine import WorkflowMachine
 from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
 from workflow.plan import FINISHED, Plan
-from workflow.runs import DEFAULT_RUN, Completion, Run, apply_completion, new_run, parse_completion
+from workflow.plugin import Plugin
+from workflow.runs import (
+    DEFAULT_RUN,
+    STEP_FAILED,
+    Completion,
+    Run,
+    apply_completion,
+    new_run,
+    parse_completion,
+    record_failure,
+)
+from workflow.steps import StepRunner
 from workflow.topics import SWITCH_ROUTE, WORKFLOW_COMPLETED, WORKFLOW_STARTED, WORKFLOW_UPDATED
 
 __all__ = ["Engine"]
@@ -34,24 +47,36 @@ _encode = msgspec.json.Encoder().encode
 class Engine:
     """Runs of one plan on one backend, as seen from one server process."""
 
-    def __init__(self, plan: Plan, backend: Backend) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        backend: Backend,
+        *,
+        plugins: Mapping[str, Plugin] | None = None,
+        step_lease: float = 30.0,
+        sweep_interval: float = 10.0,
+    ) -> None:
         self.plan = plan
         self.machine = WorkflowMachine(plan)
         self.backend = backend
         self.bus = Bus(backend)
+        self.plugins = dict(plugins or {})
+        self.steps = StepRunner(
+            self, self.plugins, lease=step_lease, sweep_interval=sweep_interval
+        )
 
     async def start(self) -> None:
-        """Connect the backend and make sure the default run exists."""
+        """Connect the backend, make sure the default run exists, resume server-side steps."""
         await self.backend.start()
         if await self.backend.get_run(DEFAULT_RUN) is None:
-            try:
+            with contextlib.suppress(RunExists):  # another process created it first
                 await self.create_run(DEFAULT_RUN)
-            except RunExists:
-                pass  # another process created it first
+        await self.steps.start()
         logger.info("engine started: plan %s, backend %s", self.plan.version, self.backend.name)
 
     async def close(self) -> None:
-        """Disconnect the backend."""
+        """Stop server-side steps and disconnect the backend."""
+        await self.steps.close()
         await self.backend.close()
 
     async def create_run(self, run_id: str | None = None) -> Run:
@@ -108,6 +133,21 @@ class Engine:
             f"run {completion.run!r} kept changing while {completion.topic!r} was applied; retry"
         )
 
+    async def record_failure(self, run: Run, reason: str, publisher: str) -> Run | None:
+        """Write a failed step into ``run``'s history, unless the run has moved on since."""
+        failed = record_failure(run, reason, publisher)
+        if not await self.backend.replace_run(run.id, _encode(failed), expected_seq=run.seq):
+            return None
+        logger.warning("run %s: step %s failed: %s", run.id, run.state, reason)
+        await self._announce(run, failed, STEP_FAILED)
+        return failed
+
+    async def retry_step(self, run_id: str) -> Run:
+        """Run the server-side step of the run's current state again."""
+        run = await self.get_run(run_id)
+        await self.steps.retry(run)
+        return run
+
     async def _announce(self, before: Run | None, after: Run, event: str) -> None:
         step = self.plan.step(after.state)
         route = step.route if step else None
@@ -124,7 +164,10 @@ class Engine:
         }
         await self._publish(WORKFLOW_UPDATED, encode_json(update))
         if after.state == FINISHED:
-            await self._publish(WORKFLOW_COMPLETED, encode_json({"run": after.id, "seq": after.seq}))
+            completed = {"run": after.id, "seq": after.seq}
+            await self._publish(WORKFLOW_COMPLETED, encode_json(completed))
+        elif event != STEP_FAILED:
+            self.steps.entered(after)
 
     async def _publish(self, topic: str, payload: str) -> None:
         await self.bus.publish(Envelope(ENGINE_PUBLISHER, topic, payload, timestamp()))

@@ -17,25 +17,29 @@ from workflow.plan import FINISHED
 
 __all__ = [
     "DEFAULT_RUN",
+    "STEP_FAILED",
     "Completion",
     "HistoryEntry",
     "Run",
     "RunStatus",
     "apply_completion",
     "check_completion",
+    "has_failed",
     "new_run",
     "now",
     "parse_completion",
+    "record_failure",
 ]
 
 DEFAULT_RUN = "default"
+STEP_FAILED = "StepFailed"
 COMPLETION_STATUSES = frozenset({"completed", "skipped"})
 
 RunStatus = Literal["running", "finished"]
 
 
-class HistoryEntry(msgspec.Struct, frozen=True, rename={"from_": "from"}):
-    """One accepted transition of a run."""
+class HistoryEntry(msgspec.Struct, frozen=True, omit_defaults=True, rename={"from_": "from"}):
+    """One accepted transition of a run, or a failed server-side step (``error`` set)."""
 
     from_: str
     to: str
@@ -43,6 +47,7 @@ class HistoryEntry(msgspec.Struct, frozen=True, rename={"from_": "from"}):
     status: str
     publisher: str
     at: datetime
+    error: str | None = None
 
 
 class Run(msgspec.Struct, frozen=True):
@@ -138,7 +143,22 @@ def check_completion(machine: WorkflowMachine, completion: Completion) -> None:
         )
 
 
-def _advance(run: Run, dest: str, completion: Completion, at: datetime) -> Run:
+def record_failure(
+    run: Run, reason: str, publisher: str, *, at: datetime | None = None
+) -> Run:
+    """Return ``run`` with a failed step recorded; it stays in its state."""
+    failure = Completion(STEP_FAILED, "failed", run.id, publisher)
+    return _advance(run, run.state, failure, at or now(), error=reason)
+
+
+def has_failed(run: Run) -> bool:
+    """Tell whether the last thing that happened to ``run`` is a failed step."""
+    return bool(run.history) and run.history[-1].error is not None
+
+
+def _advance(
+    run: Run, dest: str, completion: Completion, at: datetime, *, error: str | None = None
+) -> Run:
     entry = HistoryEntry(
         from_=run.state,
         to=dest,
@@ -146,6 +166,7 @@ def _advance(run: Run, dest: str, completion: Completion, at: datetime) -> Run:
         status=completion.status,
         publisher=completion.publisher,
         at=at,
+        error=error,
     )
     return msgspec.structs.replace(
         run,

@@ -98,3 +98,11 @@ class Backend(ABC):
     @abstractmethod
     async def delete_record(self, collection: str, record_id: str) -> bool:
         """Delete a record; False when there was none."""
+
+    async def claim(self, key: str, owner: str, ttl: float, *, renew: bool = False) -> bool:
+        """Hold ``key`` for ``owner`` during ``ttl`` seconds.
+
+        Without ``renew``, only if nobody holds it; with ``renew``, only if
+        ``owner`` holds it (or nobody does).  Returns whether ``owner`` holds it now.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot claim keys")

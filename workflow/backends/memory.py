@@ -5,6 +5,8 @@ It serves one process only; everything lives in dicts and is gone at exit.
 
 from __future__ import annotations
 
+import time
+
 from workflow.backends.base import Backend
 
 __all__ = ["MemoryBackend"]
@@ -20,6 +22,7 @@ class MemoryBackend(Backend):
         self._topics: set[str] = set()
         self._runs: dict[str, tuple[int, bytes]] = {}
         self._records: dict[str, dict[str, bytes]] = {}
+        self._claims: dict[str, tuple[str, float]] = {}
 
     async def start(self) -> None:
         return None
@@ -77,3 +80,11 @@ class MemoryBackend(Backend):
 
     async def delete_record(self, collection: str, record_id: str) -> bool:
         return self._records.get(collection, {}).pop(record_id, None) is not None
+
+    async def claim(self, key: str, owner: str, ttl: float, *, renew: bool = False) -> bool:
+        holder, expires = self._claims.get(key, (None, 0.0))
+        now = time.monotonic()
+        if holder is not None and expires > now and (holder != owner or not renew):
+            return holder == owner and renew
+        self._claims[key] = (owner, now + ttl)
+        return True

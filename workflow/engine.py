@@ -16,11 +16,12 @@ import msgspec
 
 from workflow.backends import Backend
 from workflow.bus import Bus
-from workflow.errors import CompletionNotApplicable, RunExists, UnknownRun
+from workflow.errors import CompletionNotApplicable, PluginError, RunExists, UnknownRun
 from workflow.machine import WorkflowMachine
 from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
 from workflow.plan import FINISHED, Plan
 from workflow.plugin import Plugin
+from workflow.records import RecordStore, open_record_stores
 from workflow.runs import (
     DEFAULT_RUN,
     STEP_FAILED,
@@ -61,6 +62,7 @@ class Engine:
         self.backend = backend
         self.bus = Bus(backend)
         self.plugins = dict(plugins or {})
+        self.records = open_record_stores(self.plugins.values(), backend, self.bus)
         self.steps = StepRunner(
             self, self.plugins, lease=step_lease, sweep_interval=sweep_interval
         )
@@ -78,6 +80,13 @@ class Engine:
         """Stop server-side steps and disconnect the backend."""
         await self.steps.close()
         await self.backend.close()
+
+    def record_store(self, route: str, resource: str) -> RecordStore:
+        """Return the store of ``resource`` of the plugin at ``route``; PluginError if none."""
+        store = self.records.get((route, resource))
+        if store is None:
+            raise PluginError(f"no plugin at route {route!r} declares a resource {resource!r}")
+        return store
 
     async def create_run(self, run_id: str | None = None) -> Run:
         """Store and announce a new run at the start state; RunExists if the id is taken."""

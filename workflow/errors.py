@@ -6,6 +6,9 @@
     │   ├── InvalidCompletion      malformed, unknown topic or status: never valid
     │   ├── UnknownRun             no run has that id
     │   └── CompletionNotApplicable valid, but not now (other state, finished run)
+    ├── RecordRefused              a resource record request cannot be applied: tell its sender
+    │   ├── InvalidRecord          the body does not fit the resource's struct
+    │   └── UnknownRecord          no record has that id
     ├── RunExists                  a run with that id already exists
     ├── PluginError                a plugin failed to load or its step raised
     └── BackendUnavailable         the store or the bus cannot be reached: retry later
@@ -20,9 +23,12 @@ __all__ = [
     "CompletionNotApplicable",
     "CompletionRefused",
     "InvalidCompletion",
+    "InvalidRecord",
     "PlanError",
     "PluginError",
+    "RecordRefused",
     "RunExists",
+    "UnknownRecord",
     "UnknownRun",
     "WorkflowError",
 ]
@@ -58,6 +64,22 @@ class UnknownRun(CompletionRefused):
 
 class CompletionNotApplicable(CompletionRefused):
     """The message is valid but the run is not where it applies."""
+
+
+class RecordRefused(WorkflowError):
+    """A request on a resource record was not applied; the store is unchanged."""
+
+
+class InvalidRecord(RecordRefused):
+    """The body does not fit the resource: ``field`` names the offending one, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownRecord(RecordRefused):
+    """No record of the resource has the requested id."""
 
 
 class RunExists(WorkflowError):

@@ -18,6 +18,7 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.plugin import Plugin
+from workflow.step import StepContext
 
 __all__ = [
     "BackendUnavailable",
@@ -30,6 +31,7 @@ __all__ = [
     "PluginError",
     "RecordRefused",
     "RunExists",
+    "StepContext",
     "UnknownRecord",
     "UnknownRun",
     "WorkflowError",

@@ -6,11 +6,19 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from workflow.errors import PlanError, PluginError
 from workflow.machine import WorkflowMachine
 from workflow.plan import Plan, load_plan
 from workflow.plugin import load_plugin
+from workflow.scaffold import (
+    NewPlugin,
+    ScaffoldError,
+    parse_resource,
+    scaffold,
+)
 
 __all__ = ["main"]
 
@@ -44,6 +52,25 @@ def graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def new_plugin(args: argparse.Namespace) -> int:
+    """Create a plugin folder from templates and print (or add) its plan entry."""
+    plugins_dir, plan = Path(args.plugins_dir), Path(args.plan)
+    try:
+        resources = tuple(parse_resource(spec) for spec in args.resource)
+        new = NewPlugin(args.name, args.route, resources, args.headless)
+        files, block = scaffold(new, plugins_dir, plan, add=args.add_to_plan, after=args.after)
+    except ScaffoldError as exc:
+        print(f"workflow new-plugin: {exc}", file=sys.stderr)
+        return 1
+    for path in files:
+        print(f"created {path}")
+    if args.add_to_plan:
+        print(f"added {new.name} to {plan}")
+    else:
+        print(f"\nadd this to {plan}:\n\n{block}")
+    return 0
+
+
 def _plugin_problems(plan: Plan) -> list[str]:
     problems = []
     for step in plan.steps:
@@ -70,7 +97,35 @@ def _parser() -> argparse.ArgumentParser:
     drawer = commands.add_parser("graph", help="print the plan as a Mermaid state diagram")
     drawer.add_argument("plan", help="path of the execution plan (TOML)")
     drawer.set_defaults(handler=graph)
+    _add_new_plugin(commands)
     return parser
+
+
+def _add_new_plugin(commands: Any) -> None:
+    creator = commands.add_parser(
+        "new-plugin", help="create a plugin folder: plugin.py, its page and a test"
+    )
+    creator.add_argument("name", help="plugin name, [a-z0-9_]+ (also its folder)")
+    creator.add_argument("--route", required=True, help="URL route, [a-z0-9-]+")
+    creator.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="NAME:Type",
+        help="a resource with REST CRUD, e.g. device:Device (repeatable)",
+    )
+    creator.add_argument("--headless", action="store_true", help="a server-side step with no page")
+    creator.add_argument(
+        "--plan", default="execution_plan.toml", help="the plan (default ./execution_plan.toml)"
+    )
+    creator.add_argument(
+        "--plugins-dir", default="plugins", help="where plugin folders live (default ./plugins)"
+    )
+    creator.add_argument("--add-to-plan", action="store_true", help="append the entry to the plan")
+    creator.add_argument(
+        "--after", metavar="NAME", help="with --add-to-plan: place the step after this plugin"
+    )
+    creator.set_defaults(handler=new_plugin)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from workflow.plan import Step
     from workflow.step import StepContext
 
-__all__ = ["Plugin", "load_plugin"]
+__all__ = ["Plugin", "load_plugin", "read_plugin"]
 
 StepHandler = Callable[["StepContext"], Awaitable[None]]
 _RESOURCE = re.compile(r"[a-z0-9-]+")
@@ -57,16 +57,25 @@ class Plugin:
                 )
 
 
+def read_plugin(folder: Path) -> Plugin:
+    """Import ``folder/plugin.py`` and return the ``plugin`` it declares.
+
+    Raises PluginError when the file fails to import or declares no plugin.
+    """
+    path = folder / "plugin.py"
+    plugin = getattr(_import(folder.name, path), "plugin", None)
+    if not isinstance(plugin, Plugin):
+        raise PluginError(f"{path}: defines no 'plugin = Plugin(...)'")
+    return plugin
+
+
 def load_plugin(step: Step) -> Plugin:
-    """Import ``plugin.py`` from the step's folder and return its ``plugin``.
+    """Import the plugin of ``step`` from its folder and check it is the one the plan lists.
 
     Raises PluginError when the file fails to import or declares another plugin.
     """
     path = step.folder / "plugin.py"
-    module = _import(step.name, path)
-    plugin = getattr(module, "plugin", None)
-    if not isinstance(plugin, Plugin):
-        raise PluginError(f"{path}: defines no 'plugin = Plugin(...)'")
+    plugin = read_plugin(step.folder)
     if (plugin.name, plugin.route) != (step.name, step.route):
         raise PluginError(
             f"{path}: declares name {plugin.name!r} and route {plugin.route!r}, but the plan "

@@ -1,0 +1,81 @@
+"""Testing a plugin on its own: its step as a one-step flow on the memory backend.
+
+async with run_plugin(Path(__file__).parent) as step:
+    run = await step.complete()          # a page step: as if its page published
+    run = await step.wait_until_left()   # a server-side step: it ends by itself
+    store = step.records("device")       # the plugin's record stores
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from workflow.backends import MemoryBackend
+from workflow.engine import Engine
+from workflow.plan import Step, load_plan
+from workflow.plugin import Plugin, read_plugin
+from workflow.records import RecordStore
+from workflow.runs import DEFAULT_RUN, Completion, Run
+
+__all__ = ["PluginHarness", "run_plugin"]
+
+
+class PluginHarness:
+    """One plugin's step, running in an engine of its own."""
+
+    def __init__(self, engine: Engine, step: Step) -> None:
+        self.engine = engine
+        self.step = step
+
+    async def run(self) -> Run:
+        """Return the run as it is stored now."""
+        return await self.engine.get_run(DEFAULT_RUN)
+
+    async def complete(self, status: str = "completed", data: Any = None) -> Run:
+        """Send the step's completion topic, as its page would, and return the run."""
+        completion = Completion(self.step.completion_topic, status, DEFAULT_RUN, "test", data)
+        return await self.engine.complete(completion)
+
+    async def wait_until_left(self, timeout: float = 5.0) -> Run:
+        """Wait until the run has left the step, or its server-side step failed."""
+        async with asyncio.timeout(timeout):
+            while True:
+                run = await self.run()
+                if run.state != self.step.name or (run.history and run.history[-1].error):
+                    return run
+                await asyncio.sleep(0.01)
+
+    def records(self, resource: str) -> RecordStore:
+        """Return the plugin's store of ``resource``."""
+        return self.engine.record_store(self.step.route, resource)
+
+
+@asynccontextmanager
+async def run_plugin(folder: str | Path) -> AsyncIterator[PluginHarness]:
+    """Run the plugin in ``folder`` as the only step of a plan, on the memory backend."""
+    folder = Path(folder).resolve()
+    with tempfile.TemporaryDirectory() as scratch:
+        plugin = read_plugin(folder)
+        plan = load_plan(_write_plan(Path(scratch), folder, plugin))
+        step = plan.steps[0]
+        engine = Engine(plan, MemoryBackend(), plugins={step.name: plugin})
+        await engine.start()
+        try:
+            yield PluginHarness(engine, step)
+        finally:
+            await engine.close()
+
+
+def _write_plan(scratch: Path, folder: Path, plugin: Plugin) -> Path:
+    path = scratch / "execution_plan.toml"
+    path.write_text(
+        '[general]\nproduct_family = "plugin-test"\nexecution_plan_version = "0"\n\n'
+        f'[[plugins]]\nname = "{plugin.name}"\nplugin_route = "{plugin.route}"\nversion = "0"\n'
+        f'plugin_base_path = "{folder.parent.as_posix()}"\n'
+    )
+    return path

@@ -167,7 +167,7 @@ async def test_step_runs_once_per_entry_across_engines(
         await context.complete()
 
     first = await make_engine(backend, check, sweep_interval=0.05)
-    second = await make_engine(await reopen(), check, sweep_interval=0.05)
+    await make_engine(await reopen(), check, sweep_interval=0.05)  # another process, sweeping
     await enter_check(first)
     await asyncio.wait_for(started.wait(), 5)
     await asyncio.sleep(0.3)  # both engines sweep meanwhile

@@ -116,3 +116,21 @@ async def test_backend_unsubscribe_stops_delivery(backend: Backend) -> None:
 
 async def test_backend_ping_answers_when_started(backend: Backend) -> None:
     await backend.ping()
+
+
+async def test_backend_claim_is_held_by_one_owner_until_its_lease_ends(backend: Backend) -> None:
+    assert await backend.claim("run:1", "a", 0.3)
+    assert not await backend.claim("run:1", "b", 0.3)
+    assert not await backend.claim("run:1", "a", 0.3)
+
+    await asyncio.sleep(0.5)
+
+    assert await backend.claim("run:1", "b", 0.3)
+
+
+async def test_backend_claim_renew_keeps_it_for_its_owner_only(backend: Backend) -> None:
+    await backend.claim("run:1", "a", 0.3)
+
+    assert await backend.claim("run:1", "a", 0.3, renew=True)
+    assert not await backend.claim("run:1", "b", 0.3, renew=True)
+    assert await backend.claim("run:2", "b", 0.3, renew=True)

@@ -3,6 +3,7 @@
     <prefix>:run:<run id>            hash {seq, data}: one stored run
     <prefix>:runs                    set of run ids
     <prefix>:records:<collection>    hash record id -> JSON record
+    <prefix>:claim:<key>             string: the owner holding a claim, with a TTL
     <prefix>:topic:<topic>           pub/sub channel of one topic
     <prefix>:heartbeat:<listener>    pub/sub channel a listener hears itself on
 """
@@ -38,6 +39,10 @@ class RedisKeys:
     def records(self, collection: str) -> str:
         """The hash of one collection's records, by id."""
         return f"{self.prefix}:records:{collection}"
+
+    def claim(self, key: str) -> str:
+        """The string naming who holds claim ``key``; it expires with the lease."""
+        return f"{self.prefix}:claim:{key}"
 
     def topic_channel(self, topic: str) -> bytes:
         """The pub/sub channel that carries ``topic``."""

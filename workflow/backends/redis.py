@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -36,21 +36,20 @@ __all__ = ["RedisBackend", "mask_password"]
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 2.0
 MAX_CONNECTIONS = 50
-SCRIPTS = ("create_run", "replace_run", "replace_record")
+SCRIPTS = ("create_run", "replace_run", "replace_record", "renew_claim")
 
 logger = logging.getLogger(__name__)
 
-_QUERY_PASSWORD = re.compile(r"(?i)(^|&)(password=)[^&]*")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
 
 
 def mask_password(url: str) -> str:
     """Return ``url`` with any password, in the authority or the query, shown as ``***``."""
     parts = urlsplit(url)
-    netloc = parts.netloc
     if parts.password is not None:
-        netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
-    query = _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+        userinfo = parts.netloc.rpartition("@")[0]
+        url = url.replace(f"{userinfo}@", f"{parts.username or ''}:***@", 1)
+    return _QUERY_PASSWORD.sub(r"\1***", url)
 
 
 def _as_bytes(value: bytes | str | None) -> bytes | None:
@@ -195,6 +194,15 @@ class RedisBackend(Backend):
     async def delete_record(self, collection: str, record_id: str) -> bool:
         with self._reaching(f"cannot delete {collection} {record_id}"):
             return bool(await self._client.hdel(self.keys.records(collection), record_id))
+
+    async def claim(self, key: str, owner: str, ttl: float, *, renew: bool = False) -> bool:
+        lease_ms = max(1, round(ttl * 1000))
+        if renew:
+            args = [owner, lease_ms]
+            return await self._run_script("renew_claim", [self.keys.claim(key)], args, key)
+        with self._reaching(f"cannot claim {key}"):
+            claimed = await self._client.set(self.keys.claim(key), owner, px=lease_ms, nx=True)
+        return bool(claimed)
 
     @property
     def _client(self) -> Redis:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -54,10 +55,8 @@ class Inbox:
         """
         deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
-            try:
+            with contextlib.suppress(BackendUnavailable):  # Redis may still be away
                 await publish()
-            except BackendUnavailable:
-                pass  # Redis may not accept connections yet; try again
             try:
                 return await self.get(timeout=0.2)
             except TimeoutError:

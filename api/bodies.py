@@ -1,0 +1,77 @@
+"""Request bodies: handed to handlers as raw bytes, described in OpenAPI by a struct.
+
+Litestar would decode a ``data: Device`` parameter itself, in its lax mode
+(``"true"`` becomes ``True``) and with its own error text.  The contract asks
+for strict JSON and errors that name the field, and a merge patch is no
+``Device`` at all, so handlers take the bytes and decode them here, while
+``RawBody[Device]`` keeps the OpenAPI document describing the real body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.exceptions import ClientException
+from litestar.openapi.spec import Reference, Schema
+from litestar.typing import FieldDefinition
+
+__all__ = ["RawBody", "decode_body"]
+
+T = TypeVar("T")
+
+
+class RawBody(AbstractDTO[T], Generic[T]):
+    """Passes the request body through untouched; documents it as ``T``."""
+
+    @classmethod
+    def create_for_field_definition(
+        cls,
+        field_definition: FieldDefinition,
+        handler_id: str,
+        backend_cls: Any = None,
+    ) -> None:
+        """Nothing to prepare: the body is not transformed."""
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Reference | Schema:
+        """Describe the body as the struct the handler validates it against."""
+        schema: Reference | Schema = schema_creator.for_field_definition(
+            FieldDefinition.from_annotation(cls.model_type)
+        )
+        return schema
+
+    @classmethod
+    def generate_field_definitions(
+        cls, model_type: type[Any]
+    ) -> Generator[DTOFieldDefinition, None, None]:
+        """Unused: a raw body has no transfer model."""
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        """Unused: a raw body has no transfer model."""
+        return False
+
+    def decode_bytes(self, value: bytes) -> bytes:
+        """Return the body as it arrived."""
+        return value
+
+
+def decode_body(data: bytes, type_: Any = Any) -> Any:
+    """Decode a JSON body strictly as ``type_``; a 400 says where it breaks or which field.
+
+    Strict means JSON types as they are: ``"true"`` is no ``bool``.
+    """
+    try:
+        return msgspec.json.decode(data, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ClientException(f"invalid body: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise ClientException(f"malformed JSON body: {exc}") from exc
+    except RecursionError as exc:
+        raise ClientException("malformed JSON body: nested too deeply") from exc

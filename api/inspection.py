@@ -1,0 +1,183 @@
+"""Workflow inspection and control over REST (``/api/workflow``), and ``/healthz``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Response, Router, get, post
+from litestar.enums import MediaType
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+
+from api.bodies import RawBody, decode_body
+from api.errors import error_responses
+from workflow.engine import Engine
+from workflow.errors import BackendUnavailable
+from workflow.plan import FINISHED, Plan
+from workflow.runs import DEFAULT_RUN, Completion, Run, RunStatus
+
+__all__ = ["PlanView", "RunSummary", "health_handler", "workflow_router"]
+
+logger = logging.getLogger(__name__)
+
+RunId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")]
+
+
+class PlanState(msgspec.Struct):
+    """A state of the plan; ``finished`` has no route and no completion topic."""
+
+    name: str
+    route: str | None
+    completion_topic: str | None
+    visible_in_ui: bool
+
+
+class PlanTransition(msgspec.Struct):
+    """An edge of the machine: ``trigger`` leads from ``source`` to ``dest``."""
+
+    source: str
+    trigger: str
+    dest: str
+
+
+class PlanView(msgspec.Struct):
+    """The compiled plan: its states in walk order, ``finished`` last."""
+
+    version: str
+    start: str
+    states: list[PlanState]
+    transitions: list[PlanTransition]
+
+
+class RunSummary(msgspec.Struct):
+    """A run without its history."""
+
+    id: str
+    state: str
+    status: RunStatus
+    plan_version: str
+    seq: int
+    started_at: datetime
+    updated_at: datetime
+
+
+class NewRun(msgspec.Struct, forbid_unknown_fields=True):
+    """The body creating a run; without ``id`` the server picks one."""
+
+    id: RunId | None = None
+
+
+class Event(msgspec.Struct, forbid_unknown_fields=True):
+    """A completion sent over REST: ``topic`` ended with ``status``."""
+
+    topic: str
+    status: str
+    data: Any = None
+    publisher: str = "api"
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    """Whether this process and its backend answer."""
+
+    status: Literal["ok", "unavailable"]
+    backend: str
+    detail: str | None = None
+
+
+def describe_plan(plan: Plan) -> PlanView:
+    """Return the plan as ``GET /api/workflow/plan`` shows it."""
+    states = [
+        PlanState(step.name, step.route, step.completion_topic, step.visible_in_ui)
+        for step in plan.steps
+    ]
+    states.append(PlanState(FINISHED, None, None, False))
+    transitions = [PlanTransition(t.source, t.trigger, t.dest) for t in plan.transitions]
+    return PlanView(plan.version, plan.start, states, transitions)
+
+
+def summarise(run: Run) -> RunSummary:
+    """Return ``run`` without its history."""
+    return RunSummary(
+        run.id, run.state, run.status, run.plan_version, run.seq, run.started_at, run.updated_at
+    )
+
+
+def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
+    @get("/runs", summary="List every run, without history")
+    async def list_runs() -> list[RunSummary]:
+        return [summarise(run) for run in await engine.list_runs()]
+
+    @post(
+        "/runs", summary="Create a run at the start state", dto=RawBody[NewRun], return_dto=None,
+        responses=error_responses({400: "the body is malformed", 409: "a run with that id exists"}),
+    )
+    async def create_run(data: bytes) -> Run:
+        body = decode_body(data, NewRun) if data.strip() else NewRun()
+        return await engine.create_run(body.id)
+
+    @get("/runs/{run_id:str}", summary="Read a run, with its history",
+         responses=error_responses({404: "no run has that id"}))
+    async def read_run(run_id: str) -> Run:
+        return await engine.get_run(run_id)
+
+    @post(
+        "/runs/{run_id:str}/events", summary="Apply a completion to a run", status_code=200,
+        dto=RawBody[Event], return_dto=None,
+        responses=error_responses({
+            400: "malformed body, unknown topic, or a status other than completed/skipped",
+            404: "no run has that id",
+            409: "valid, but the run is not where it applies (other state, finished)",
+        }),
+    )
+    async def apply_event(run_id: str, data: bytes) -> Run:
+        event = decode_body(data, Event)
+        completion = Completion(event.topic, event.status, run_id, event.publisher, event.data)
+        return await engine.complete(completion)
+
+    return [list_runs, create_run, read_run, apply_event]
+
+
+def _view_handlers(engine: Engine) -> list[HTTPRouteHandler]:
+    plan = describe_plan(engine.plan)
+
+    @get("/plan", summary="The compiled plan: states in walk order and transitions")
+    async def read_plan() -> PlanView:
+        return plan
+
+    @get("/", summary="The default run, with its history")
+    async def read_default_run() -> Run:
+        return await engine.get_run(DEFAULT_RUN)
+
+    @get(
+        "/graph", summary="The plan as a Mermaid stateDiagram-v2, the run's state styled apart",
+        media_type=MediaType.TEXT, responses=error_responses({404: "no run has that id"}),
+    )
+    async def draw_graph(run: str = DEFAULT_RUN) -> str:
+        return engine.machine.draw((await engine.get_run(run)).state)
+
+    return [read_plan, read_default_run, draw_graph]
+
+
+def workflow_router(engine: Engine) -> Router:
+    """Return the ``/api/workflow`` routes of ``engine``."""
+    handlers = [*_view_handlers(engine), *_run_handlers(engine)]
+    return Router("/api/workflow", route_handlers=handlers, tags=["workflow"])
+
+
+def health_handler(engine: Engine) -> HTTPRouteHandler:
+    """Return ``GET /healthz``: 200 when the backend answers, 503 when it does not."""
+
+    @get("/healthz", summary="Whether this process and its backend answer", tags=["health"],
+         responses={503: ResponseSpec(data_container=Health, description="backend unavailable")})
+    async def check_health() -> Response[Health]:
+        try:
+            await engine.backend.ping()
+        except BackendUnavailable as exc:
+            logger.warning("health: backend %s unavailable: %s", engine.backend.name, exc)
+            return Response(Health("unavailable", engine.backend.name, str(exc)), status_code=503)
+        return Response(Health("ok", engine.backend.name))
+
+    return check_health

@@ -19,6 +19,7 @@ from workflow.scaffold import (
     parse_resource,
     scaffold,
 )
+from workflow.settings import OPTIONS
 
 __all__ = ["main"]
 
@@ -71,6 +72,13 @@ def new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    """Serve the plan over HTTP and WebSocket until interrupted."""
+    from api.serve import run_serve  # here, so that check and graph never need api/
+
+    return run_serve(args)
+
+
 def _plugin_problems(plan: Plan) -> list[str]:
     problems = []
     for step in plan.steps:
@@ -97,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
     drawer = commands.add_parser("graph", help="print the plan as a Mermaid state diagram")
     drawer.add_argument("plan", help="path of the execution plan (TOML)")
     drawer.set_defaults(handler=graph)
+    server = commands.add_parser("serve", help="serve the plan: REST, WebSocket and web shell")
+    for option in OPTIONS:
+        help_text = f"{option.help}; env {option.variable}"
+        server.add_argument(option.flag, dest=option.name, help=help_text)
+    server.set_defaults(handler=serve)
     _add_new_plugin(commands)
     return parser
 

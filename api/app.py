@@ -1,0 +1,96 @@
+"""The Litestar application: the engine of one plan wired to REST, WebSocket and pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
+from litestar.openapi import OpenAPIConfig
+
+from api.access import AccessPolicy
+from api.errors import EXCEPTION_HANDLERS, log_unexpected
+from api.inspection import health_handler, workflow_router
+from api.resources import resource_router
+from api.static import static_routes
+from api.websocket import websocket_handler
+from workflow.backends import open_backend
+from workflow.engine import Engine
+from workflow.errors import PluginError
+from workflow.plan import Plan, load_plan
+from workflow.plugin import Plugin, load_plugin
+from workflow.settings import Settings
+
+__all__ = ["RESERVED_ROUTES", "create_app"]
+
+#: First path segments the server uses itself; a plugin route may not take them.
+RESERVED_ROUTES = frozenset({"api", "healthz", "inspect", "schema", "shell", "workflow", "ws"})
+
+logger = logging.getLogger(__name__)
+
+Route = HTTPRouteHandler | WebsocketRouteHandler | Router
+
+
+def load_plugins(plan: Plan) -> dict[str, Plugin]:
+    """Load every plugin of the plan, by state name; PluginError for a reserved route."""
+    plugins = {step.name: load_plugin(step) for step in plan.steps}
+    for plugin in plugins.values():
+        if plugin.route in RESERVED_ROUTES:
+            raise PluginError(
+                f"plugin {plugin.name!r}: route {plugin.route!r} is used by the server itself; "
+                f"choose another plugin_route (reserved: {', '.join(sorted(RESERVED_ROUTES))})"
+            )
+    return plugins
+
+
+def _plugin_routers(plugins: Iterable[Plugin]) -> list[Router]:
+    return [
+        Router(f"/api/{p.route}", route_handlers=list(p.route_handlers), tags=[p.route])
+        for p in plugins
+        if p.route_handlers
+    ]
+
+
+def _routes(engine: Engine, settings: Settings, access: AccessPolicy) -> list[Route]:
+    return [
+        workflow_router(engine),
+        health_handler(engine),
+        websocket_handler(engine, settings, access),
+        *(resource_router(store) for store in engine.records.values()),
+        *_plugin_routers(engine.plugins.values()),
+        *static_routes(engine.plan, settings.web_root),
+    ]
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the application for ``settings``; the engine starts with the app.
+
+    Raises PlanError or PluginError when the plan or a plugin cannot be loaded.
+    The engine is at ``app.state.engine``.
+    """
+    plan = load_plan(settings.plan)
+    engine = Engine(
+        plan,
+        open_backend(settings.redis_url, key_prefix=settings.key_prefix),
+        plugins=load_plugins(plan),
+    )
+    access = AccessPolicy(settings)
+    openapi = OpenAPIConfig(
+        title=f"{plan.general.product_family} workflow",
+        version=plan.version,
+        description="Plugin resources, workflow runs, and the server's health.",
+    )
+    return Litestar(
+        route_handlers=_routes(engine, settings, access),
+        on_startup=[engine.start],
+        on_shutdown=[engine.close],
+        guards=[access],
+        exception_handlers=EXCEPTION_HANDLERS,
+        after_exception=[log_unexpected],
+        request_max_body_size=settings.max_body_size,
+        openapi_config=openapi,
+        logging_config=None,
+        state=State({"engine": engine}),
+    )

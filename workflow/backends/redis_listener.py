@@ -2,11 +2,11 @@
 
 redis-py's own ``PubSub`` reconnects behind its caller's back and can go
 silent instead of raising when Redis restarts (redis-py issue 3979), so the
-listener owns a plain connection instead.  It subscribes every channel it
-holds, publishes a heartbeat to a private channel about once a second, and
-tears the connection down and builds a new one, with backoff, whenever the
-connection fails or its own heartbeat stops coming back.  Each new
-connection subscribes every channel again.
+listener owns a plain connection instead.  While it is up, one task reads
+messages and another publishes a heartbeat to a private channel about once a
+second; when the connection fails, or the heartbeat stops coming back, the
+listener tears the connection down and builds a new one, with backoff, and
+subscribes every channel it holds again.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ __all__ = ["ChannelReceiver", "HeartbeatPublisher", "ListenerSilent", "RedisList
 
 HEARTBEAT_INTERVAL = 1.0
 SILENCE_LIMIT = 3.5
-CONFIRM_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 2.0
 MIN_BACKOFF = 0.1
 MAX_BACKOFF = 2.0
-MIN_READ_WAIT = 0.05
 
 logger = logging.getLogger(__name__)
 
@@ -108,22 +107,23 @@ class RedisListener:
         self._channels.discard(channel)
         connection = self._connection
         if connection is not None and connection.is_connected:
-            with suppress(RedisError):
-                await connection.send_command("UNSUBSCRIBE", channel, check_health=False)
+            with suppress(RedisError, TimeoutError):
+                await self._send(connection, "UNSUBSCRIBE", channel)
 
     async def _subscribe_confirmed(self, channel: bytes) -> None:
         connection = self._connection
         if connection is None or not connection.is_connected:
-            raise RedisConnectionError(f"redis listener: not connected to {self.name}; retry later")
+            raise RedisConnectionError(f"redis listener: not connected to {self.name}")
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(channel, []).append(waiter)
         try:
-            await connection.send_command("SUBSCRIBE", channel, check_health=False)
-            await asyncio.wait_for(waiter, CONFIRM_TIMEOUT)
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                await connection.send_command("SUBSCRIBE", channel, check_health=False)
+                await waiter
         except TimeoutError:
             raise RedisTimeoutError(
                 f"redis listener: {self.name} did not confirm a subscription "
-                f"within {CONFIRM_TIMEOUT} s"
+                f"within {COMMAND_TIMEOUT} s"
             ) from None
         finally:
             self._forget_waiter(channel, waiter)
@@ -135,18 +135,26 @@ class RedisListener:
         if not waiters:
             self._waiters.pop(channel, None)
 
-    async def _connect(self) -> None:
-        connection = self._pool.make_connection()  # type: ignore[no-untyped-call]
+    async def _send(self, connection: AbstractConnection, *args: bytes | str) -> None:
+        # The connection has no socket timeout (reads wait for messages as
+        # long as it takes), so every write brings its own.
+        async with asyncio.timeout(COMMAND_TIMEOUT):
+            await connection.send_command(*args, check_health=False)
+
+    async def _connect(self) -> AbstractConnection:
+        options = {**self._pool.connection_kwargs, "socket_timeout": None}
+        connection = self._pool.connection_class(**options)
         try:
-            await connection.connect()
-            channels = [self._heartbeat, *self._channels]
-            await connection.send_command("SUBSCRIBE", *channels, check_health=False)
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                await connection.connect()  # type: ignore[no-untyped-call]
+            await self._send(connection, "SUBSCRIBE", self._heartbeat, *self._channels)
         except BaseException:
             await connection.disconnect()
             raise
         self._connection = connection
         self._heard = asyncio.get_running_loop().time()
         self.connects += 1
+        return connection
 
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
@@ -162,14 +170,9 @@ class RedisListener:
         delay = MIN_BACKOFF
         while True:
             try:
-                if self._connection is None:
-                    await self._connect()
-                    logger.info(
-                        "redis listener: reconnected to %s, %d topics",
-                        self.name, len(self._channels),
-                    )
+                connection = self._connection or await self._reconnect()
                 delay = MIN_BACKOFF
-                await self._listen()
+                await self._listen(connection)
             except (RedisError, OSError) as exc:
                 self._report(exc, delay)
             except Exception:
@@ -178,35 +181,51 @@ class RedisListener:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 
+    async def _reconnect(self) -> AbstractConnection:
+        connection = await self._connect()
+        logger.info(
+            "redis listener: reconnected to %s, %d topics", self.name, len(self._channels)
+        )
+        return connection
+
     def _report(self, exc: BaseException, delay: float) -> None:
         if self._connection is not None:
             logger.warning("redis listener: lost %s (%s); reconnecting", self.name, exc)
         else:
-            logger.debug("redis listener: %s still unreachable (%s); next try in %.1f s",
-                         self.name, exc, delay)
+            logger.debug(
+                "redis listener: %s still unreachable (%s); next try in %.1f s",
+                self.name, exc, delay,
+            )
 
-    async def _listen(self) -> None:
-        assert self._connection is not None
-        connection = self._connection
-        loop = asyncio.get_running_loop()
-        next_beat = loop.time()
+    async def _listen(self, connection: AbstractConnection) -> None:
+        """Read and beat until either fails; the first failure stops both and is raised."""
+        tasks = [
+            asyncio.create_task(self._read(connection)),
+            asyncio.create_task(self._beat()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()
+
+    async def _read(self, connection: AbstractConnection) -> None:
         while True:
-            now = loop.time()
-            if now >= next_beat:
-                await self._beat(now)
-                next_beat = now + HEARTBEAT_INTERVAL
-            wait = max(next_beat - loop.time(), MIN_READ_WAIT)
             # RESP3, redis-py's default, sends pub/sub as push frames, which
             # read_response hands back only when asked to.
-            response = await connection.read_response(timeout=wait, push_request=True)
-            if response is not None:
-                self._handle(response)
+            self._handle(await connection.read_response(push_request=True))
 
-    async def _beat(self, now: float) -> None:
-        silent_for = now - self._heard
-        if silent_for > SILENCE_LIMIT:
-            raise ListenerSilent(f"no heartbeat heard for {silent_for:.1f} s")
-        await self._publish(self._heartbeat, b"")
+    async def _beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            silent_for = loop.time() - self._heard
+            if silent_for > SILENCE_LIMIT:
+                raise ListenerSilent(f"no heartbeat heard for {silent_for:.1f} s")
+            await self._publish(self._heartbeat, b"")
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     def _handle(self, response: object) -> None:
         if not isinstance(response, list) or len(response) != 3:

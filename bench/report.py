@@ -1,0 +1,220 @@
+"""The figures of a run: gathered by group, printed as a table, written as JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.stats import Better, Figure, Target
+
+if TYPE_CHECKING:
+    from bench.figures import App, Sample
+    from bench.profile import Profile
+
+__all__ = ["FigureBook", "print_report", "write_report"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How one metric of a group is titled, counted and judged."""
+
+    key: str
+    title: str
+    unit: str
+    better: Better
+    target: Target | None = None
+
+
+def _rest(title: str, target: float | None) -> tuple[Metric, ...]:
+    return (
+        Metric("per_second", f"{title}: requests/s", "1/s", "higher",
+               Target(target, "higher") if target else None),
+        Metric("p50_ms", f"{title}: p50 latency", "ms", "lower"),
+        Metric("p99_ms", f"{title}: p99 latency", "ms", "lower"),
+    )
+
+
+GROUPS: dict[str, tuple[Metric, ...]] = {
+    "rest_get": _rest("REST GET device (Redis)", 0.7),
+    "rest_post": _rest("REST POST device (Redis)", 0.5),
+    "completions": (
+        Metric("per_second", "Completions over REST (Redis): applied/s", "1/s", "higher"),
+        Metric("p50_ms", "Completions over REST (Redis): p50 latency", "ms", "lower"),
+        Metric("p99_ms", "Completions over REST (Redis): p99 latency", "ms", "lower"),
+    ),
+    "memory": (
+        Metric("rss_idle_mib", "RSS idle (Redis)", "MiB", "lower"),
+        Metric("rss_connected_mib", "RSS with idle WebSockets", "MiB", "lower"),
+        Metric("per_connection_kib", "Memory per idle WebSocket", "KiB", "lower",
+               Target(1.2, "lower")),
+    ),
+    "memory_runs": (
+        Metric("rss_first_mib", "RSS after the first tenth of the finished runs", "MiB",
+               "lower"),
+        Metric("rss_last_mib", "RSS after all finished runs", "MiB", "lower"),
+        Metric("growth_kib_per_1000_runs", "RSS growth per 1,000 finished runs", "KiB",
+               "lower"),
+    ),
+    "startup": (Metric("seconds", "Start to first healthy /healthz (Redis)", "s", "lower"),),
+}
+CPU_KEYS = ("server_cpu", "client_cpu")
+
+
+def _fanout_metrics(group: str) -> tuple[Metric, ...]:
+    _, backend, clients = group.split("_")
+    title = f"Fan-out {backend}, {int(clients):,} clients"
+    return (
+        Metric("per_second", f"{title}: delivered/s", "1/s", "higher", Target(0.8, "higher")),
+        Metric("p50_ms", f"{title}: p50 latency (paced)", "ms", "lower"),
+        Metric("p99_ms", f"{title}: p99 latency (paced)", "ms", "lower", Target(2.0, "lower")),
+        Metric("saturated_p99_ms", f"{title}: p99 latency (saturated)", "ms", "lower"),
+    )
+
+
+def _metrics(group: str) -> tuple[Metric, ...]:
+    return _fanout_metrics(group) if group.startswith("fanout_") else GROUPS[group]
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """A figure that has a target, and whether this run met it."""
+
+    group: str
+    figure: Figure
+
+    @property
+    def target_met(self) -> bool:
+        assert self.figure.target is not None
+        return self.figure.target.is_met(self.figure.ratio)
+
+
+class FigureBook:
+    """Every sample of every group, by app, in the order they were taken."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, dict[str, list[Sample]]] = defaultdict(
+            lambda: {"product": [], "bare": []}
+        )
+        self.notes: list[str] = []
+
+    def add(self, group: str, app: str, sample: Sample) -> None:
+        self._samples[group][app].append(sample)
+
+    def samples(self, group: str, app: str, key: str) -> list[float]:
+        return [sample[key] for sample in self._samples.get(group, {}).get(app, [])]
+
+    def note(self, app: App) -> None:
+        for note in app.notes:
+            line = f"{app.name} {app.backend}: {note}"
+            if line not in self.notes:
+                self.notes.append(line)
+
+    def figures(self) -> list[tuple[str, Figure]]:
+        found = []
+        for group in self._samples:
+            for metric in _metrics(group):
+                found.append((group, self._figure(group, metric.key, metric)))
+            for key in CPU_KEYS:
+                if key in (self._samples[group]["product"] or [{}])[0]:
+                    metric = Metric(key, f"{group}: {key.replace('_', ' ')} (cores)", "cores",
+                                    "lower")
+                    found.append((group, self._figure(group, key, metric)))
+        return found
+
+    def _figure(self, group: str, key: str, metric: Metric) -> Figure:
+        return Figure(
+            id=f"{group}.{key}", title=metric.title, unit=metric.unit, better=metric.better,
+            product=self.samples(group, "product", key), bare=self.samples(group, "bare", key),
+            target=metric.target,
+        )
+
+    def targets(self) -> list[TargetResult]:
+        return [TargetResult(group, figure) for group, figure in self.figures() if figure.target]
+
+    def report(
+        self, profiles: dict[str, Profile], environment: dict[str, object], started: float
+    ) -> dict[str, object]:
+        return {
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "duration_s": round(time.time() - started, 1),
+            "environment": environment,
+            "figures": [figure.as_dict() for _, figure in self.figures()],
+            "targets": [
+                {"id": result.figure.id, "title": result.figure.title,
+                 "ratio": result.figure.as_dict()["ratio"],
+                 "target": result.figure.as_dict()["target"], "met": result.target_met}
+                for result in self.targets()
+            ],
+            "profiles": {group: profile.as_dict() for group, profile in profiles.items()},
+            "notes": self.notes,
+        }
+
+
+def write_report(report: dict[str, object], path: Path) -> None:
+    """Write the report as JSON, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _number(value: object) -> str:
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _cell(summary: dict[str, object]) -> str:
+    median, low, high = summary["median"], summary["min"], summary["max"]
+    if median is None:
+        return "-"
+    if low == high:
+        return _number(median)
+    return f"{_number(median)} [{_number(low)}-{_number(high)}]"
+
+
+def format_table(report: dict[str, object]) -> str:
+    """Return the figures as a fixed-width text table."""
+    rows = [("figure", "unit", "product median [min-max]", "bare median [min-max]", "ratio",
+             "target")]
+    figures = report["figures"]
+    assert isinstance(figures, list)
+    for figure in figures:
+        if figure["unit"] == "cores" and figure["target"] is None:
+            continue
+        verdict = ""
+        if figure["target"]:
+            verdict = f"{figure['target']} {'met' if figure['met'] else 'MISSED'}"
+        rows.append((figure["title"], figure["unit"], _cell(figure["product"]),
+                     _cell(figure["bare"]), _number(figure["ratio"]), verdict))
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def print_report(report: dict[str, object]) -> None:
+    """Print the table, the notes and the heaviest functions of each profile."""
+    print(format_table(report))
+    for note in report["notes"]:  # type: ignore[attr-defined]
+        print(f"note: {note}")
+    profiles = report["profiles"]
+    assert isinstance(profiles, dict)
+    for group, profile in profiles.items():
+        print(f"\nprofile of the product under {group} ({profile['samples']} samples):")
+        for name, share in profile["packages"][:10]:
+            print(f"  {share:6.1%}  package {name}")
+        for name, share in profile["self"]:
+            print(f"  {share:6.1%}  {name}")
+    sys.stdout.flush()

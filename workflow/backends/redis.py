@@ -64,14 +64,17 @@ def _as_text(value: bytes | str) -> str:
 def _open_client(url: str, max_connections: int) -> Redis:
     # A blocking pool waits for a free connection instead of failing a burst;
     # one immediate retry replaces a pooled connection Redis closed meanwhile.
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=SOCKET_TIMEOUT,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=CONNECT_TIMEOUT,
-        retry=Retry(NoBackoff(), 1),
-    )
+    try:
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=SOCKET_TIMEOUT,
+            socket_timeout=SOCKET_TIMEOUT,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            retry=Retry(NoBackoff(), 1),
+        )
+    except ValueError as exc:
+        raise ValueError(f"redis URL {mask_password(url)}: {exc}") from exc
     return Redis.from_pool(pool)
 
 
@@ -127,6 +130,7 @@ class RedisBackend(Backend):
         """Stop the listener and close every connection; safe to call twice."""
         listener, self._listener = self._listener, None
         client, self._redis = self._redis, None
+        self._scripts = {}
         if listener is not None:
             await listener.close()
         if client is not None:

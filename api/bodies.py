@@ -4,7 +4,7 @@ Litestar would decode a ``data: Device`` parameter itself, in its lax mode
 (``"true"`` becomes ``True``) and with its own error text.  The contract asks
 for strict JSON and errors that name the field, and a merge patch is no
 ``Device`` at all, so handlers take the bytes and decode them here, while
-``RawBody[Device]`` keeps the OpenAPI document describing the real body.
+``PassThroughDTO[Device]`` keeps the OpenAPI document describing the real body.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from litestar.exceptions import ClientException
 from litestar.openapi.spec import Reference, Schema
 from litestar.typing import FieldDefinition
 
-__all__ = ["RawBody", "decode_body"]
+__all__ = ["PassThroughDTO", "decode_body"]
 
 T = TypeVar("T")
 
 
-class RawBody(AbstractDTO[T], Generic[T]):
+class PassThroughDTO(AbstractDTO[T], Generic[T]):
     """Passes the request body through untouched; documents it as ``T``."""
 
     @classmethod
@@ -67,6 +67,8 @@ def decode_body(data: bytes, type_: Any = Any) -> Any:
 
     Strict means JSON types as they are: ``"true"`` is no ``bool``.
     """
+    if not data.strip():
+        raise ClientException("expected a JSON body, got none")
     try:
         return msgspec.json.decode(data, type=type_)
     except msgspec.ValidationError as exc:

@@ -11,8 +11,9 @@ from litestar import Response, Router, get, post
 from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, JSONBody
 
-from api.bodies import RawBody, decode_body
+from api.bodies import PassThroughDTO, decode_body
 from api.errors import error_responses
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable
@@ -111,28 +112,29 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
         return [summarise(run) for run in await engine.list_runs()]
 
     @post(
-        "/runs", summary="Create a run at the start state", dto=RawBody[NewRun], return_dto=None,
+        "/runs", summary="Create a run at the start state",
+        dto=PassThroughDTO[NewRun], return_dto=None,
         responses=error_responses({400: "the body is malformed", 409: "a run with that id exists"}),
     )
-    async def create_run(data: bytes) -> Run:
+    async def create_run(data: JSONBody[bytes] = b"") -> Run:
         body = decode_body(data, NewRun) if data.strip() else NewRun()
         return await engine.create_run(body.id)
 
     @get("/runs/{run_id:str}", summary="Read a run, with its history",
          responses=error_responses({404: "no run has that id"}))
-    async def read_run(run_id: str) -> Run:
+    async def read_run(run_id: FromPath[str]) -> Run:
         return await engine.get_run(run_id)
 
     @post(
         "/runs/{run_id:str}/events", summary="Apply a completion to a run", status_code=200,
-        dto=RawBody[Event], return_dto=None,
+        dto=PassThroughDTO[Event], return_dto=None,
         responses=error_responses({
             400: "malformed body, unknown topic, or a status other than completed/skipped",
             404: "no run has that id",
             409: "valid, but the run is not where it applies (other state, finished)",
         }),
     )
-    async def apply_event(run_id: str, data: bytes) -> Run:
+    async def apply_event(run_id: FromPath[str], data: JSONBody[bytes] = b"") -> Run:
         event = decode_body(data, Event)
         completion = Completion(event.topic, event.status, run_id, event.publisher, event.data)
         return await engine.complete(completion)
@@ -155,7 +157,7 @@ def _view_handlers(engine: Engine) -> list[HTTPRouteHandler]:
         "/graph", summary="The plan as a Mermaid stateDiagram-v2, the run's state styled apart",
         media_type=MediaType.TEXT, responses=error_responses({404: "no run has that id"}),
     )
-    async def draw_graph(run: str = DEFAULT_RUN) -> str:
+    async def draw_graph(run: FromQuery[str] = DEFAULT_RUN) -> str:
         return engine.machine.draw((await engine.get_run(run)).state)
 
     return [read_plan, read_default_run, draw_graph]

@@ -17,8 +17,9 @@ import msgspec
 from litestar import Router, delete, get, patch, post, put
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
 
-from api.bodies import RawBody, decode_body
+from api.bodies import PassThroughDTO, decode_body
 from api.errors import error_responses
 from workflow.records import RecordStore
 
@@ -81,9 +82,9 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
     return error_responses({status: _ERRORS[status] for status in statuses})
 
 
-def _body(struct: type[msgspec.Struct]) -> type[RawBody[Any]]:
+def _body(struct: type[msgspec.Struct]) -> type[PassThroughDTO[Any]]:
     """A DTO that hands the body over untouched, documented as ``struct``."""
-    return RawBody[struct]  # type: ignore[valid-type]
+    return PassThroughDTO[struct]  # type: ignore[valid-type]
 
 
 def _returning(handler: Callable[..., Any], annotation: Any) -> Callable[..., Any]:
@@ -98,7 +99,7 @@ def _collection_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHan
     async def list_records() -> list[Any]:
         return await store.list_records()
 
-    async def create_record(data: bytes) -> ResourceCreated:
+    async def create_record(data: JSONBody[bytes] = b"") -> ResourceCreated:
         record = await store.create(decode_body(data))
         return ResourceCreated("Resource created", record["id"])
 
@@ -114,16 +115,16 @@ def _collection_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHan
 def _item_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHandler]:
     name, tags = store.type_name, [store.route]
 
-    async def get_record(record_id: str) -> dict[str, Any]:
+    async def get_record(record_id: FromPath[str]) -> dict[str, Any]:
         return await store.get(record_id)
 
-    async def replace_record(record_id: str, data: bytes) -> dict[str, Any]:
+    async def replace_record(record_id: FromPath[str], data: JSONBody[bytes] = b"") -> dict[str, Any]:
         return await store.replace(record_id, decode_body(data))
 
-    async def patch_record(record_id: str, data: bytes) -> dict[str, Any]:
+    async def patch_record(record_id: FromPath[str], data: JSONBody[bytes] = b"") -> dict[str, Any]:
         return await store.patch(record_id, decode_body(data))
 
-    async def delete_record(record_id: str) -> ResourceDeleted:
+    async def delete_record(record_id: FromPath[str]) -> ResourceDeleted:
         await store.delete(record_id)
         return ResourceDeleted("Resource deleted", record_id)
 

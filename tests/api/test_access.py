@@ -1,0 +1,109 @@
+"""The access token and allowed origins: who may write over REST and publish over /ws."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+
+from tests.api.conftest import Stream
+from workflow.settings import Settings
+
+Client = TestClient[Litestar]
+DEVICE = {"field1": "router", "field2": True}
+TOKEN = "s3cret-token"
+BEARER = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def guarded(make_client: Callable[[Settings], Client], plan_path: Path) -> Client:
+    """An app that needs TOKEN for writes and allows one extra origin."""
+    return make_client(Settings(
+        plan=plan_path, access_token=TOKEN, allowed_origins=("https://kiosk.example",)
+    ))
+
+
+def test_write_without_the_token_is_401_and_changes_nothing(guarded: Client) -> None:
+    missing = guarded.post("/api/provision/device", json=DEVICE)
+    wrong = guarded.post("/api/provision/device", json=DEVICE,
+                         headers={"authorization": "Bearer nope"})
+
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert guarded.get("/api/provision/device").json() == []
+
+
+def test_write_with_the_token_goes_through(guarded: Client) -> None:
+    created = guarded.post("/api/provision/device", json=DEVICE, headers=BEARER)
+    event = guarded.post("/api/workflow/runs/default/events", headers=BEARER,
+                         json={"topic": "WelcomeCompleted", "status": "completed"})
+
+    assert (created.status_code, event.status_code) == (201, 200)
+
+
+def test_reads_need_no_token(guarded: Client) -> None:
+    assert guarded.get("/api/workflow").status_code == 200
+    assert guarded.get("/api/provision/device").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("origin", "status"),
+    [("https://evil.example", 403), ("http://testserver.local", 201),
+     ("https://kiosk.example", 201)],
+    ids=["foreign", "same-origin", "allowed"],
+)
+def test_browser_write_is_let_through_only_from_allowed_origins(
+    guarded: Client, origin: str, status: int
+) -> None:
+    response = guarded.post("/api/provision/device", json=DEVICE,
+                            headers={**BEARER, "origin": origin})
+
+    assert response.status_code == status
+
+
+def test_ws_without_the_token_may_listen_but_not_publish(guarded: Client) -> None:
+    with guarded.websocket_connect("/ws") as session:
+        stream = Stream(session)
+        stream.send("subscribe:news")
+        stream.publish("news", "x")
+
+        refusal = stream.receive()
+
+    assert refusal["topic"] == "ProtocolError" and "token" in refusal["payload"]
+
+
+@pytest.mark.parametrize(
+    "way", [{"params": {"token": TOKEN}}, {"headers": BEARER}], ids=["query", "header"]
+)
+def test_ws_with_the_token_may_publish(guarded: Client, way: dict[str, dict[str, str]]) -> None:
+    with guarded.websocket_connect("/ws", **way) as session:  # type: ignore[arg-type]
+        stream = Stream(session)
+        stream.subscribe("news")
+        stream.publish("news", "x")
+
+        assert stream.receive()["payload"] == "x"
+
+
+@pytest.mark.parametrize(
+    "way", [{"params": {"token": "nope"}}, {"headers": {"origin": "https://evil.example"}}],
+    ids=["wrong-token", "foreign-origin"],
+)
+def test_ws_handshake_is_refused_for_a_wrong_token_or_origin(
+    guarded: Client, way: dict[str, dict[str, str]]
+) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused:
+        guarded.websocket_connect("/ws", **way).__enter__()  # type: ignore[arg-type]
+
+    assert refused.value.code == 1008
+
+
+def test_ws_without_a_token_configured_anyone_may_publish(client: Client) -> None:
+    with client.websocket_connect("/ws") as session:
+        stream = Stream(session)
+        stream.subscribe("news")
+        stream.publish("news", "x")
+
+        assert stream.receive()["payload"] == "x"

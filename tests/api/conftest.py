@@ -26,6 +26,43 @@ BACKENDS = ["memory", "redis"]
 SYNC_TOPIC = "test.sync"
 WAIT = 5.0
 
+ONBOARDING_PLAN = """
+[general]
+product_family = "onboarding"
+execution_plan_version = "1.0.0"
+
+[[plugins]]
+name = "plugin_welcome"
+plugin_route = "welcome"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+
+[[plugins]]
+name = "plugin_terms"
+plugin_route = "terms"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+
+[[plugins]]
+name = "plugin_provisioning"
+plugin_route = "provision"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+completed_event_name = "DeviceCompleted"
+
+[[plugins]]
+name = "plugin_notifications"
+plugin_route = "notifications"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+
+[[plugins]]
+name = "plugin_finish"
+plugin_route = "finish"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+"""
+
 CATALOG_PLUGIN = '''
 import msgspec
 
@@ -78,14 +115,19 @@ def backend_url(request: pytest.FixtureRequest) -> str | None:
 
 
 @pytest.fixture
-def plan_path(repo_root: Path) -> Path:
-    """The repository's own plan."""
-    return repo_root / "execution_plan.toml"
+def plan_path(tmp_path: Path, repo_root: Path) -> Path:
+    """The onboarding plan the tests walk, on the repository's plugins.
+
+    The tests keep their own copy so the product's default plan may change.
+    """
+    path = tmp_path / "onboarding.toml"
+    path.write_text(ONBOARDING_PLAN.format(plugins=(repo_root / "plugins").as_posix()))
+    return path
 
 
 @pytest.fixture
 def settings(plan_path: Path, backend_url: str | None, key_prefix: str) -> Settings:
-    """Settings for the repository's own plan on the backend under test."""
+    """Settings for the onboarding plan on the backend under test."""
     return Settings(plan=plan_path, redis_url=backend_url, key_prefix=key_prefix)
 
 
@@ -121,7 +163,7 @@ def make_client() -> Iterator[Callable[[Settings], TestClient[Litestar]]]:
 def client(
     make_client: Callable[[Settings], TestClient[Litestar]], settings: Settings
 ) -> TestClient[Litestar]:
-    """The app on the repository's plan, started on the backend under test."""
+    """The app on the onboarding plan, started on the backend under test."""
     return make_client(settings)
 
 

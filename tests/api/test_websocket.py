@@ -253,8 +253,8 @@ class Collector:
         self.received.append(data)
 
 
-async def test_ws_slow_client_is_dropped_without_slowing_the_others(repo_root: Any) -> None:
-    engine = Engine(load_plan(repo_root / "execution_plan.toml"), MemoryBackend())
+async def test_ws_slow_client_is_dropped_without_slowing_the_others(plan_path: Path) -> None:
+    engine = Engine(load_plan(plan_path), MemoryBackend())
     socket = StuckSocket()
     slow = Session(socket, engine, name="slow", can_publish=True,  # type: ignore[arg-type]
                    max_frame_size=65536, queue_size=4)

@@ -139,7 +139,18 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
         completion = Completion(event.topic, event.status, run_id, event.publisher, event.data)
         return await engine.complete(completion)
 
-    return [list_runs, create_run, read_run, apply_event]
+    @post(
+        "/runs/{run_id:str}/retry", summary="Run the server-side step of the run's state again",
+        status_code=202,
+        responses=error_responses({
+            404: "no run has that id",
+            409: "the run's state has no server-side step, or it is running",
+        }),
+    )
+    async def retry_step(run_id: FromPath[str]) -> Run:
+        return await engine.retry_step(run_id)
+
+    return [list_runs, create_run, read_run, apply_event, retry_step]
 
 
 def _view_handlers(engine: Engine) -> list[HTTPRouteHandler]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from litestar.testing import TestClient
 from tests.api.conftest import engine_of
 from tests.redis_server import RedisServer
 from workflow.errors import BackendUnavailable
+from workflow.settings import Settings
 
 Client = TestClient[Litestar]
 WALK = [
@@ -239,3 +242,79 @@ def wait_until_healthy(client: Client, timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_retry_of_a_state_without_a_server_step_is_409(client: Client) -> None:
+    response = client.post("/api/workflow/runs/default/retry")
+
+    assert response.status_code == 409
+    assert "server-side step" in response.json()["detail"]
+
+
+def test_retry_of_an_unknown_run_is_404(client: Client) -> None:
+    assert client.post("/api/workflow/runs/nope/retry").status_code == 404
+
+
+GATE_PLUGIN = '''
+from workflow import Plugin
+
+
+async def on_enter(step):
+    if not await step.records("device", route="provision").list_records():
+        raise LookupError("no device on record yet")
+    await step.complete()
+
+
+plugin = Plugin(name="plugin_gate", route="gate", on_enter=on_enter)
+'''
+
+GATE_PLAN = """
+[general]
+product_family = "tests"
+execution_plan_version = "3.0.0"
+
+[[plugins]]
+name = "plugin_provisioning"
+plugin_route = "provision"
+version = "1.0.0"
+plugin_base_path = "{plugins}"
+completed_event_name = "DeviceCompleted"
+
+[[plugins]]
+name = "plugin_gate"
+plugin_route = "gate"
+version = "1.0.0"
+visible_in_ui = false
+"""
+
+
+def wait_for_run(client: Client, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Poll the default run until ``done`` holds (server-side steps run in the background)."""
+    deadline = time.monotonic() + 10
+    while not done(run := client.get("/api/workflow").json()):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.05)
+    return run
+
+
+def test_retry_runs_a_failed_server_step_again(
+    make_client: Callable[[Settings], Client], settings: Settings, tmp_path: Path,
+    repo_root: Path,
+) -> None:
+    (tmp_path / "plugins" / "plugin_gate").mkdir(parents=True)
+    (tmp_path / "plugins" / "plugin_gate" / "plugin.py").write_text(GATE_PLUGIN)
+    plan = tmp_path / "gate.toml"
+    plan.write_text(GATE_PLAN.format(plugins=(repo_root / "plugins").as_posix()))
+    client = make_client(Settings(plan=plan, redis_url=settings.redis_url,
+                                  key_prefix=settings.key_prefix))
+
+    send_event(client, "DeviceCompleted")
+    failed = wait_for_run(client, lambda run: run["seq"] == 2)
+    client.post("/api/provision/device", json={"field1": "router", "field2": True})
+    retried = client.post("/api/workflow/runs/default/retry")
+    finished = wait_for_run(client, lambda run: run["status"] == "finished")
+
+    assert failed["state"] == "plugin_gate"
+    assert "no device on record" in failed["history"][-1]["error"]
+    assert retried.status_code == 202
+    assert finished["history"][-1]["event"] == "GateCompleted"

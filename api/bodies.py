@@ -16,11 +16,15 @@ import msgspec
 from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.exceptions import ClientException
 from litestar.openapi.spec import Reference, Schema
+from litestar.params import JSONBody
 from litestar.typing import FieldDefinition
 
-__all__ = ["PassThroughDTO", "decode_body"]
+__all__ = ["JSONBytes", "PassThroughDTO", "decode_body"]
 
 T = TypeVar("T")
+
+#: The ``data`` annotation of a handler that decodes its JSON body itself.
+JSONBytes = JSONBody[bytes]
 
 
 class PassThroughDTO(AbstractDTO[T], Generic[T]):

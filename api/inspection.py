@@ -11,9 +11,9 @@ from litestar import Response, Router, get, post
 from litestar.enums import MediaType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 
-from api.bodies import PassThroughDTO, decode_body
+from api.bodies import JSONBytes, PassThroughDTO, decode_body
 from api.errors import error_responses
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable
@@ -116,7 +116,7 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
         dto=PassThroughDTO[NewRun], return_dto=None,
         responses=error_responses({400: "the body is malformed", 409: "a run with that id exists"}),
     )
-    async def create_run(data: JSONBody[bytes] = b"") -> Run:
+    async def create_run(data: JSONBytes = b"") -> Run:
         body = decode_body(data, NewRun) if data.strip() else NewRun()
         return await engine.create_run(body.id)
 
@@ -134,7 +134,7 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
             409: "valid, but the run is not where it applies (other state, finished)",
         }),
     )
-    async def apply_event(run_id: FromPath[str], data: JSONBody[bytes] = b"") -> Run:
+    async def apply_event(run_id: FromPath[str], data: JSONBytes = b"") -> Run:
         event = decode_body(data, Event)
         completion = Completion(event.topic, event.status, run_id, event.publisher, event.data)
         return await engine.complete(completion)

@@ -17,9 +17,9 @@ import msgspec
 from litestar import Router, delete, get, patch, post, put
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 
-from api.bodies import PassThroughDTO, decode_body
+from api.bodies import JSONBytes, PassThroughDTO, decode_body
 from api.errors import error_responses
 from workflow.records import RecordStore
 
@@ -99,7 +99,7 @@ def _collection_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHan
     async def list_records() -> list[Any]:
         return await store.list_records()
 
-    async def create_record(data: JSONBody[bytes] = b"") -> ResourceCreated:
+    async def create_record(data: JSONBytes = b"") -> ResourceCreated:
         record = await store.create(decode_body(data))
         return ResourceCreated("Resource created", record["id"])
 
@@ -118,10 +118,10 @@ def _item_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHandler]:
     async def get_record(record_id: FromPath[str]) -> dict[str, Any]:
         return await store.get(record_id)
 
-    async def replace_record(record_id: FromPath[str], data: JSONBody[bytes] = b"") -> dict[str, Any]:
+    async def replace_record(record_id: FromPath[str], data: JSONBytes = b"") -> dict[str, Any]:
         return await store.replace(record_id, decode_body(data))
 
-    async def patch_record(record_id: FromPath[str], data: JSONBody[bytes] = b"") -> dict[str, Any]:
+    async def patch_record(record_id: FromPath[str], data: JSONBytes = b"") -> dict[str, Any]:
         return await store.patch(record_id, decode_body(data))
 
     async def delete_record(record_id: FromPath[str]) -> ResourceDeleted:

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 
 from api.access import AccessPolicy
@@ -111,7 +112,8 @@ class Session:
         finally:
             for task in (reader, self._writer):
                 task.cancel()
-            await asyncio.gather(reader, self._writer, return_exceptions=True)
+            for outcome in await asyncio.gather(reader, self._writer, return_exceptions=True):
+                self._log_failure(outcome)
             await self._unsubscribe_all()
         if self.overflowed:
             await self._close(CLOSE_TOO_SLOW, "send queue full: reading too slowly")
@@ -137,6 +139,12 @@ class Session:
         except BackendUnavailable as exc:
             logger.warning("client %s: %s failed: %s", self.name, command, exc)
             self.refuse(f"{command}: the backend is unavailable, retry later: {exc}")
+
+    def _log_failure(self, outcome: object) -> None:
+        # A client that went away shows up as a disconnect or an OSError; anything else is ours.
+        gone = isinstance(outcome, WebSocketDisconnect | OSError)
+        if isinstance(outcome, Exception) and not gone:
+            logger.error("client %s: connection failed", self.name, exc_info=outcome)
 
     def _overflow(self) -> None:
         self.overflowed = True

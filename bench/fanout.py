@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, Literal
 
-from bench.servers import read_cpu_seconds
+from bench.servers import read_cpu_seconds, read_machine_busy
 from bench.wsclient import WsConnection, connect
 
 __all__ = ["FanoutJob", "FanoutResult", "Phase", "PhaseResult", "run_fanout"]
@@ -51,7 +51,7 @@ class Phase:
     duration: float
     warmup: float
     rate: float = 0.0
-    window: int = 16
+    window: int = 64
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class PhaseResult:
     elapsed: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    machine_cpu: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
     @property
@@ -263,9 +264,9 @@ async def _run_phase(
         else publisher.at_rate(phase, start, end)
     )
     await asyncio.sleep(max(0.0, (measure_from - time.monotonic_ns()) / 1e9))
-    cpu_before = [read_cpu_seconds(pid) for pid in pids]
+    cpu_before = [read_machine_busy(), *(read_cpu_seconds(pid) for pid in pids)]
     published = await task
-    cpu_after = [read_cpu_seconds(pid) for pid in pids]
+    cpu_after = [read_machine_busy(), *(read_cpu_seconds(pid) for pid in pids)]
     await publisher.drain()
     spent = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
     return {"window": (measure_from, end), "published": published, "cpu": spent}
@@ -323,7 +324,8 @@ def _merge(
             phase.total_received += total
             latencies.frombytes(raw)
         phase.latencies = sorted(value / 1e9 for value in latencies)
-        server_cpu, *client_cpu = measured["cpu"]
+        machine_cpu, server_cpu, *client_cpu = measured["cpu"]
+        phase.machine_cpu = machine_cpu / phase.elapsed
         phase.server_cpu = server_cpu / phase.elapsed
         phase.client_cpu = sum(client_cpu) / phase.elapsed
         result.phases[name] = phase

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
 AppName = Literal["product", "bare"]
 BackendName = Literal["redis", "memory"]
 Sample = dict[str, float]
+PLAN = Path(__file__).resolve().parent / "plan.toml"
 SETTLE = 1.0
 MIB = 1024 * 1024
 
@@ -67,7 +69,7 @@ def _argv(name: AppName, port: int, redis_url: str | None, prefix: str, log_leve
             "BENCH_REDIS_URL": redis_url or "", "BENCH_KEY_PREFIX": prefix,
         }
     argv = [sys.executable, "-m", "workflow.cli", "--log-level", log_level, "serve",
-            "--port", str(port), "--key-prefix", prefix]
+            "--plan", str(PLAN), "--port", str(port), "--key-prefix", prefix]
     if redis_url:
         argv += ["--redis-url", redis_url]
     return argv, {"WORKFLOW_REDIS_URL": ""}
@@ -111,6 +113,7 @@ def _http_sample(result: HttpResult) -> Sample:
         "p99_ms": percentile(result.latencies, 0.99) * 1000,
         "server_cpu": result.server_cpu,
         "client_cpu": result.client_cpu,
+        "machine_cpu": result.machine_cpu,
         "errors": float(errors),
     }
 
@@ -217,10 +220,20 @@ def measure_fanout(
                              f"{expected - phase.total_received} of {expected} deliveries lost")
     return {
         "per_second": saturated.delivered_per_second,
-        "saturated_p99_ms": percentile(saturated.latencies, 0.99) * 1000,
         "p50_ms": percentile(paced.latencies, 0.50) * 1000,
         "p99_ms": percentile(paced.latencies, 0.99) * 1000,
         "server_cpu": saturated.server_cpu,
         "client_cpu": saturated.client_cpu,
+        "machine_cpu": saturated.machine_cpu,
         "paced_server_cpu": paced.server_cpu,
     }
+
+
+def profile_fanout(
+    app: App, clients: int, processes: int, duration: float, on_ready: Callable[[], object]
+) -> Sample:
+    """Saturated fan-out only, calling ``on_ready`` (to start a profiler) once all have heard."""
+    phases = (Phase("saturate", "saturate", duration, 0.0),)
+    result = run_fanout(FanoutJob(app.port, app.pid, clients, processes, phases), hold=on_ready)
+    saturated = result.phases["saturate"]
+    return {"per_second": saturated.delivered_per_second, "server_cpu": saturated.server_cpu}

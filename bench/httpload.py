@@ -53,6 +53,7 @@ class HttpResult:
     latencies: list[float] = field(default_factory=list)
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    machine_cpu: float = 0.0
     runs_finished: int = 0
     exhausted: bool = False
 
@@ -134,6 +135,7 @@ class _Recorder:
         result = self.result
         if self.started:
             result.server_cpu = self.stats.cpu_share()
+            result.machine_cpu = self.stats.machine_share()
             result.elapsed = time.monotonic() - self.stats.wall_start
             result.client_cpu = (time.process_time() - self.client_cpu) / result.elapsed
         result.latencies.sort()

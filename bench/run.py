@@ -73,8 +73,9 @@ class Bench:
         self.workdir = workdir
         self.logs = settings.output.parent / "logs"
         self.book = FigureBook()
-        self.profiles: dict[str, Profile] = {}
+        self.profiles: dict[str, dict[AppName, Profile]] = {}
         self.apps: list[App] = []
+        self.started: list[dict[str, object]] = []
         self.redis: ManagedProcess | None = None
         self.pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
 
@@ -102,6 +103,7 @@ class Bench:
             log_level=self.settings.product_log_level, tag=uuid.uuid4().hex[:8],
         )
         self.apps.append(app)
+        self.started.append({"name": app.process.name, "pid": app.pid})
         return app, seconds
 
     def stop(self, app: App) -> None:
@@ -120,6 +122,7 @@ class Bench:
 
     def run(self) -> None:
         self.redis = start_redis(self.workdir)
+        self.started.append({"name": "redis", "pid": self.redis.pid})
         self.log(f"redis-server on port {self.redis.port}")
         self.measure_fresh_processes()
         self.measure_rest()
@@ -192,37 +195,37 @@ class Bench:
         if not Profiler.is_available():
             self.log("py-spy is not installed (pip install -e '.[bench]'); no profiles")
             return
-        for figure in self.book.targets():
-            if self.settings.profile == "all" or not figure.target_met:
-                self.profile(figure.group)
+        groups = {
+            result.group for result in self.book.targets()
+            if self.settings.profile == "all" or not result.target_met
+        }
+        for group in sorted(groups - {"memory"}):
+            self.profiles[group] = {name: self.profile(group, name) for name in APPS}
 
-    def profile(self, group: str) -> None:
+    def profile(self, group: str, name: AppName) -> Profile:
         backend: BackendName = "memory" if group.startswith("fanout_memory") else "redis"
         seconds = self.settings.profile_seconds
-        app, _ = self.start("product", backend)
-        self.log(f"profiling product for {group} ({seconds:g} s of py-spy)")
+        app, _ = self.start(name, backend)
+        self.log(f"profiling {name} under {group} ({seconds:g} s of py-spy)")
+        profiler = Profiler(app.pid, seconds, self.logs / f"profile-{group}-{name}.txt")
         try:
-            workload = self.workload(group, app, seconds)
-            with Profiler(app.pid, seconds, self.logs / f"profile-{group}.txt") as profiler:
-                workload()
-            self.profiles[group] = profiler.result()
+            sample = self.profiled_workload(group, app, profiler)
         finally:
+            profiler.wait()
             self.stop(app)
+        return profiler.result().costed(sample["server_cpu"], sample["per_second"])
 
-    def workload(self, group: str, app: App, seconds: float) -> Callable[[], object]:
-        s = self.settings
-        if group.startswith("rest_"):
-            figures.seed_record(app)
-            kind: Literal["get", "post"] = "get" if group == "rest_get" else "post"
-            return lambda: figures.measure_http(self.pool, app, kind, connections=s.connections,
-                                                duration=seconds + 1, warmup=0.0)
-        if group == "memory":
-            return lambda: figures.measure_idle_connections(app, s.idle_connections,
-                                                            s.ws_processes)
-        clients = int(group.rsplit("_", 1)[1])
-        return lambda: figures.measure_fanout(app, clients, s.ws_processes,
-                                              duration=seconds / 2 + 1, warmup=0.5,
-                                              rate=s.fanout_rate)
+    def profiled_workload(self, group: str, app: App, profiler: Profiler) -> Sample:
+        s, seconds = self.settings, self.settings.profile_seconds
+        if group.startswith("fanout_"):
+            clients = int(group.rsplit("_", 1)[1])
+            return figures.profile_fanout(app, clients, s.ws_processes, seconds + 1,
+                                          on_ready=profiler.start)
+        figures.seed_record(app)
+        kind: Literal["get", "post"] = "get" if group == "rest_get" else "post"
+        profiler.start()
+        return figures.measure_http(self.pool, app, kind, connections=s.connections,
+                                    duration=seconds, warmup=1.0)
 
 
 def _environment(settings: Settings) -> dict[str, object]:
@@ -290,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             bench.close()
     report = bench.book.report(bench.profiles, _environment(settings), started)
+    report["processes"] = bench.started
     write_report(report, settings.output)
     print_report(report)
     print(f"\nwritten to {settings.output}", file=sys.stderr)

@@ -24,6 +24,7 @@ __all__ = [
     "ProcessStats",
     "free_port",
     "read_cpu_seconds",
+    "read_machine_busy",
     "read_rss_bytes",
     "start_app",
     "start_redis",
@@ -58,6 +59,13 @@ def read_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def read_machine_busy() -> float:
+    """Return the CPU seconds all cores of the machine have spent busy (``/proc/stat``)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields[:8]) - idle) / _TICKS
+
+
 def _die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -70,10 +78,17 @@ class ProcessStats:
     pid: int
     cpu_start: float = 0.0
     wall_start: float = 0.0
+    machine_start: float = 0.0
 
     def begin(self) -> None:
         self.cpu_start = read_cpu_seconds(self.pid)
+        self.machine_start = read_machine_busy()
         self.wall_start = time.monotonic()
+
+    def machine_share(self) -> float:
+        """Return the busy cores of the whole machine since ``begin``."""
+        wall = time.monotonic() - self.wall_start
+        return (read_machine_busy() - self.machine_start) / wall if wall > 0 else 0.0
 
     def cpu_share(self) -> float:
         """Return the CPU used since ``begin`` as a share of one core."""

@@ -1,5 +1,6 @@
 # Two entry points: `make run` serves the onboarding flow, `make test` runs the tests.
 # Both create .venv on first use and reinstall when pyproject.toml changes.
+# `make bench` measures the product against a bare Litestar stack (BENCH_ARGS=--quick).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -23,3 +24,10 @@ check: install
 
 test: install
 	$(BIN)/pytest
+
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)

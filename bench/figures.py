@@ -148,11 +148,16 @@ def _create_runs(pool: ProcessPoolExecutor, app: App, count: int, connections: i
 
 def measure_completions(
     pool: ProcessPoolExecutor, app: App, *, connections: int, duration: float, warmup: float,
-    expected_rate: float,
+    expected_rate: float, on_ready: Callable[[], object] | None = None,
 ) -> Sample:
-    """Completions applied per second across many runs, each walked to its end in order."""
+    """Completions applied per second across many runs, each walked to its end in order.
+
+    The runs are created first; ``on_ready`` (to start a profiler) is called after that.
+    """
     count = max(connections * 2, math.ceil(expected_rate * (duration + warmup) * 1.5 / 5))
     run_ids = _create_runs(pool, app, count, connections)
+    if on_ready is not None:
+        on_ready()
     job = HttpJob("completions", app.port, app.pid, connections, duration, warmup,
                   run_ids=run_ids)
     result = pool.submit(run_http_job, job).result()

@@ -50,15 +50,14 @@ GROUPS: dict[str, tuple[Metric, ...]] = {
     ),
     "memory": (
         Metric("rss_idle_mib", "RSS idle (Redis)", "MiB", "lower"),
-        Metric("rss_connected_mib", "RSS with idle WebSockets", "MiB", "lower"),
+        Metric("rss_connected_mib", "RSS with {connections:,} idle WebSockets", "MiB", "lower"),
         Metric("per_connection_kib", "Memory per idle WebSocket", "KiB", "lower",
                Target(1.2, "lower")),
     ),
     "memory_runs": (
-        Metric("rss_first_mib", "RSS after the first tenth of the finished runs", "MiB",
-               "lower"),
-        Metric("rss_last_mib", "RSS after all finished runs", "MiB", "lower"),
-        Metric("growth_kib_per_1000_runs", "RSS growth per 1,000 finished runs", "KiB",
+        Metric("rss_first_mib", "RSS after {first_runs:,} finished runs", "MiB", "lower"),
+        Metric("rss_last_mib", "RSS after {runs:,} finished runs", "MiB", "lower"),
+        Metric("growth_kib_per_1000_runs", "RSS growth per 1,000 more finished runs", "KiB",
                "lower"),
     ),
     "startup": (Metric("seconds", "Start to first healthy /healthz (Redis)", "s", "lower"),),
@@ -96,7 +95,8 @@ class TargetResult:
 class FigureBook:
     """Every sample of every group, by app, in the order they were taken."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, connections: int, runs: int, first_runs: int) -> None:
+        self._counts = {"connections": connections, "runs": runs, "first_runs": first_runs}
         self._samples: dict[str, dict[str, list[Sample]]] = defaultdict(
             lambda: {"product": [], "bare": []}
         )
@@ -128,7 +128,8 @@ class FigureBook:
 
     def _figure(self, group: str, key: str, metric: Metric) -> Figure:
         return Figure(
-            id=f"{group}.{key}", title=metric.title, unit=metric.unit, better=metric.better,
+            id=f"{group}.{key}", title=metric.title.format(**self._counts), unit=metric.unit,
+            better=metric.better,
             product=self.samples(group, "product", key), bare=self.samples(group, "bare", key),
             target=metric.target,
         )

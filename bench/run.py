@@ -56,6 +56,11 @@ class Settings:
     product_log_level: str = "WARNING"
     output: Path = RESULTS / "latest.json"
 
+    @property
+    def first_runs(self) -> int:
+        """The finished runs after which memory is read the first time (a tenth)."""
+        return max(1, self.finished_runs // 10)
+
     @classmethod
     def quick(cls, output: Path) -> Settings:
         return cls(
@@ -72,7 +77,8 @@ class Bench:
         self.settings = settings
         self.workdir = workdir
         self.logs = settings.output.parent / "logs"
-        self.book = FigureBook()
+        self.book = FigureBook(connections=settings.idle_connections,
+                               runs=settings.finished_runs, first_runs=settings.first_runs)
         self.profiles: dict[str, dict[AppName, Profile]] = {}
         self.apps: list[App] = []
         self.started: list[dict[str, object]] = []
@@ -133,7 +139,7 @@ class Bench:
 
     def measure_fresh_processes(self) -> None:
         s = self.settings
-        checkpoints = (max(1, s.finished_runs // 10), s.finished_runs)
+        checkpoints = (s.first_runs, s.finished_runs)
         for repetition in range(s.repeat):
             for name in self.order(repetition):
                 self.log(f"fresh {name}: start-up, idle memory, {s.idle_connections} idle "
@@ -199,7 +205,8 @@ class Bench:
             result.group for result in self.book.targets()
             if self.settings.profile == "all" or not result.target_met
         }
-        for group in sorted(groups - {"memory"}):
+        # Completions have no target, but they are the engine's own path: always worth a look.
+        for group in sorted((groups - {"memory"}) | {"completions"}):
             self.profiles[group] = {name: self.profile(group, name) for name in APPS}
 
     def profile(self, group: str, name: AppName) -> Profile:
@@ -221,6 +228,13 @@ class Bench:
             clients = int(group.rsplit("_", 1)[1])
             return figures.profile_fanout(app, clients, s.ws_processes, seconds + 1,
                                           on_ready=profiler.start)
+        if group == "completions":
+            return figures.measure_completions(
+                self.pool, app, connections=s.connections, duration=seconds, warmup=1.0,
+                expected_rate=max(self.book.samples(group, app.name, "per_second"),
+                                  default=3000.0) * 1.2,
+                on_ready=profiler.start,
+            )
         figures.seed_record(app)
         kind: Literal["get", "post"] = "get" if group == "rest_get" else "post"
         profiler.start()

@@ -291,10 +291,12 @@ visible_in_ui = false
 def wait_for_run(client: Client, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     """Poll the default run until ``done`` holds (server-side steps run in the background)."""
     deadline = time.monotonic() + 10
-    while not done(run := client.get("/api/workflow").json()):
+    while True:
+        run: dict[str, Any] = client.get("/api/workflow").json()
+        if done(run):
+            return run
         assert time.monotonic() < deadline, run
         time.sleep(0.05)
-    return run
 
 
 def test_retry_runs_a_failed_server_step_again(

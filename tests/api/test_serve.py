@@ -1,0 +1,166 @@
+"""``workflow serve``: real uvicorn processes on one Redis behave as one server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.redis_server import free_port
+from workflow.cli import main
+
+SYNC_TOPIC = "test.sync"
+WAIT = 10.0
+
+
+class ServerProcess:
+    """One ``workflow serve`` process this test started on a free port, stopped by its PID."""
+
+    def __init__(self, plan: Path, *, args: tuple[str, ...], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.command = [sys.executable, "-m", "workflow.cli", "serve", "--plan", str(plan),
+                        "--port", str(self.port), *args]
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until /healthz answers 200."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 20
+        while not self._is_healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not come up: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def _is_healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+@pytest.fixture
+def servers(
+    plan_path: Path, redis_url: str, key_prefix: str, tmp_path: Path
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two server processes on the session's redis-server, sharing one key prefix."""
+    args = ("--redis-url", redis_url, "--key-prefix", key_prefix)
+    one, two = (ServerProcess(plan_path, args=args, log=tmp_path / f"serve-{n}.log")
+                for n in (1, 2))
+    try:
+        one.start()
+        two.start()
+        yield one, two
+    finally:
+        two.stop()
+        one.stop()
+
+
+def ws_url(server: ServerProcess) -> str:
+    return server.url.replace("http://", "ws://") + "/ws"
+
+
+async def publish(socket: ClientConnection, topic: str, payload: Any) -> None:
+    await socket.send("publish-json:" + json.dumps({"topic": topic, "payload": payload}))
+
+
+async def subscribe(socket: ClientConnection, *topics: str) -> None:
+    """Subscribe and wait until the subscriptions are live (a probe comes back)."""
+    for topic in (*topics, SYNC_TOPIC):
+        await socket.send(f"subscribe:{topic}")
+    probe = uuid.uuid4().hex
+    await publish(socket, SYNC_TOPIC, probe)
+    while (await receive(socket))["payload"] != probe:
+        pass
+
+
+async def receive(socket: ClientConnection) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), WAIT))
+    return message
+
+
+async def test_serve_processes_on_one_redis_share_topics_records_and_runs(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    one, two = servers
+    async with (
+        websockets.connect(ws_url(one)) as listener,
+        websockets.connect(ws_url(two)) as sender,
+        httpx.AsyncClient(timeout=WAIT) as http,
+    ):
+        await subscribe(listener, "news", "DeviceUpdated", "WorkflowUpdated")
+
+        await publish(sender, "news", "from two")
+        news = await receive(listener)
+        created = await http.post(f"{two.url}/api/provision/device",
+                                  json={"field1": "router", "field2": True})
+        device = await receive(listener)
+        await sender.send("publish-json:" + json.dumps(
+            {"topic": "WelcomeCompleted", "payload": json.dumps({"status": "completed"})}
+        ))
+        update = await receive(listener)
+        seen_on_one = (await http.get(f"{one.url}/api/workflow")).json()
+        await http.post(f"{one.url}/api/workflow/runs/default/events",
+                        json={"topic": "TermsCompleted", "status": "completed"})
+        seen_on_two = (await http.get(f"{two.url}/api/workflow")).json()
+
+    assert (news["topic"], news["payload"]) == ("news", "from two")
+    assert json.loads(device["payload"])["id"] == created.json()["id"]
+    assert json.loads(update["payload"])["state"] == "plugin_terms"
+    assert (seen_on_one["state"], seen_on_one["seq"]) == ("plugin_terms", 1)
+    assert (seen_on_two["state"], seen_on_two["seq"]) == ("plugin_provisioning", 2)
+
+
+async def test_serve_negotiates_no_permessage_deflate(
+    servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    async with websockets.connect(ws_url(servers[0]), compression="deflate") as socket:
+        assert socket.response is not None
+        extensions = socket.response.headers.get("Sec-WebSocket-Extensions")
+
+    assert extensions is None
+
+
+def test_serve_bad_environment_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("WORKFLOW_PORT", "eighty")
+
+    assert main(["serve"]) == 2
+    assert "WORKFLOW_PORT: 'eighty' is not a port number" in caplog.text
+
+
+def test_serve_missing_plan_exits_1_naming_the_file(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("WORKFLOW_PLAN", raising=False)
+
+    assert main(["serve", "--plan", str(tmp_path / "absent.toml")]) == 1
+    assert "absent.toml" in caplog.text

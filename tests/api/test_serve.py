@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,52 +14,11 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from tests.redis_server import free_port
+from tests.server import ServerProcess
 from workflow.cli import main
 
 SYNC_TOPIC = "test.sync"
 WAIT = 10.0
-
-
-class ServerProcess:
-    """One ``workflow serve`` process this test started on a free port, stopped by its PID."""
-
-    def __init__(self, plan: Path, *, args: tuple[str, ...], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.command = [sys.executable, "-m", "workflow.cli", "serve", "--plan", str(plan),
-                        "--port", str(self.port), *args]
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start the server and wait until /healthz answers 200."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + 20
-        while not self._is_healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not come up: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
-
-    def _is_healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def test_check_repository_plan_prints_one_line_summary(
     out = capsys.readouterr().out
     assert code == 0
     assert out.count("\n") == 1
-    assert "ok, plan 1.0.0, 5 steps: plugin_welcome -> plugin_terms" in out
+    assert "ok, plan 1.0.0, 6 steps: plugin_welcome -> plugin_terms" in out
 
 
 def test_check_invalid_plan_prints_every_error_one_a_line(

@@ -30,6 +30,7 @@ def test_repository_plan_compiles_to_the_onboarding_flow(repo_root: Path) -> Non
         "plugin_welcome",
         "plugin_terms",
         "plugin_provisioning",
+        "plugin_verify",
         "plugin_notifications",
         "plugin_finish",
         FINISHED,
@@ -38,13 +39,15 @@ def test_repository_plan_compiles_to_the_onboarding_flow(repo_root: Path) -> Non
         "welcome",
         "terms",
         "provision",
+        "verify",
         "notifications",
         "finish",
     ]
     assert [(t.source, t.trigger, t.dest) for t in plan.transitions] == [
         ("plugin_welcome", "WelcomeCompleted", "plugin_terms"),
         ("plugin_terms", "TermsCompleted", "plugin_provisioning"),
-        ("plugin_provisioning", "DeviceCompleted", "plugin_notifications"),
+        ("plugin_provisioning", "DeviceCompleted", "plugin_verify"),
+        ("plugin_verify", "VerifyCompleted", "plugin_notifications"),
         ("plugin_notifications", "NotificationsCompleted", "plugin_finish"),
         ("plugin_finish", "FinishCompleted", FINISHED),
     ]

@@ -36,15 +36,17 @@ def test_run_full_walk_with_completed_and_skipped_reaches_finished(
         ("WelcomeCompleted", "completed"),
         ("TermsCompleted", "completed"),
         ("DeviceCompleted", "skipped"),
+        ("VerifyCompleted", "skipped"),
         ("NotificationsCompleted", "skipped"),
         ("FinishCompleted", "completed"),
     )
 
-    assert (run.state, run.status, run.seq) == (FINISHED, "finished", 5)
+    assert (run.state, run.status, run.seq) == (FINISHED, "finished", 6)
     assert [(h.from_, h.to, h.event, h.status) for h in run.history] == [
         ("plugin_welcome", "plugin_terms", "WelcomeCompleted", "completed"),
         ("plugin_terms", "plugin_provisioning", "TermsCompleted", "completed"),
-        ("plugin_provisioning", "plugin_notifications", "DeviceCompleted", "skipped"),
+        ("plugin_provisioning", "plugin_verify", "DeviceCompleted", "skipped"),
+        ("plugin_verify", "plugin_notifications", "VerifyCompleted", "skipped"),
         ("plugin_notifications", "plugin_finish", "NotificationsCompleted", "skipped"),
         ("plugin_finish", FINISHED, "FinishCompleted", "completed"),
     ]
@@ -141,7 +143,7 @@ def test_machine_draws_mermaid_with_the_current_state_marked(machine: WorkflowMa
     assert "stateDiagram-v2" in text
     assert "plugin_terms s_active" in text
     assert "plugin_welcome s_active" not in text
-    assert "plugin_provisioning --> plugin_notifications: DeviceCompleted" in text
+    assert "plugin_provisioning --> plugin_verify: DeviceCompleted" in text
 
 
 # Generated plans: a chain of 1-8 plugins, some with explicit event names.

@@ -98,8 +98,17 @@ class Engine:
         return run
 
     async def get_run(self, run_id: str) -> Run:
-        """Return the stored run; UnknownRun if there is none."""
+        """Return the stored run; UnknownRun if there is none.
+
+        The default run always exists: if the backend lost it (a Redis
+        without persistence restarted), it is created again at the start.
+        """
         data = await self.backend.get_run(run_id)
+        if data is None and run_id == DEFAULT_RUN:
+            logger.warning("run %s: not in the backend any more; starting it again", run_id)
+            with contextlib.suppress(RunExists):
+                return await self.create_run(DEFAULT_RUN)
+            data = await self.backend.get_run(run_id)
         if data is None:
             raise UnknownRun(f"no run {run_id!r}")
         return _decode_run(data)

@@ -9,6 +9,7 @@ no queue, whose failing events drop the ones behind them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -74,7 +75,8 @@ class WorkflowMachine:
         graph = self._graph_machine()
         graph.set_state(state or self.start)
         text: str = graph.get_graph(force_new=True).draw(None)
-        return text
+        # transitions writes "Class"; Mermaid's keyword is "class", or the styling is lost
+        return re.sub(r"^(\s*)Class ", r"\1class ", text, flags=re.MULTILINE)
 
     def _graph_machine(self) -> GraphMachine:
         if self._graph is None:

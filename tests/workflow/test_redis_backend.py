@@ -242,3 +242,16 @@ def test_redis_open_backend_picks_redis_for_a_redis_url_else_memory() -> None:
     assert isinstance(backend, RedisBackend)
     assert (backend.name, backend.keys.prefix) == ("redis://:***@db:6379/0", "tenant")
     assert isinstance(open_backend(None), MemoryBackend)
+
+
+async def test_redis_default_run_lost_with_the_data_is_started_again(
+    open_redis: OpenRedis, start_engine: StartEngine, key_prefix: str, admin: Redis
+) -> None:
+    engine = await start_engine(await open_redis())
+    await engine.complete(Completion("WelcomeCompleted", "completed"))
+    await admin.delete(f"{key_prefix}:run:{DEFAULT_RUN}", f"{key_prefix}:runs")
+
+    run = await engine.get_run(DEFAULT_RUN)
+
+    assert (run.state, run.seq) == (engine.plan.start, 0)
+    assert [r.id for r in await engine.list_runs()] == [DEFAULT_RUN]

@@ -1,14 +1,6 @@
+import { completeOnClick, showRefusals } from "/shell/step-kit.js";
+
 const PLUGIN = "plugin_finish";
-const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
-
-function say(element, text, tone = "info") {
-  element.textContent = text;
-  element.className = `message message-${tone}`;
-}
-
-function describe(payload) {
-  return typeof payload === "string" ? payload : JSON.stringify(payload);
-}
 
 function describeStep(name) {
   const words = String(name).replace(/^plugin_/, "").replaceAll("_", " ");
@@ -42,17 +34,15 @@ export function activate(container, appManager) {
   const message = container.querySelector("#finish-message");
 
   appManager.registerPlugin(PLUGIN);
-  appManager.subscribe(PLUGIN, "ProtocolError", (payload) => {
-    say(message, `The server refused the step: ${describe(payload)}`, "error");
+  showRefusals(appManager, PLUGIN, message, () => {
     finish.disabled = false;
   });
-  finish.addEventListener("click", () => {
-    if (appManager.publish(PLUGIN, "FinishCompleted", { status: "completed" })) {
-      finish.disabled = true;
-      say(message, "Finishing…");
-    } else {
-      say(message, OFFLINE, "error");
-    }
+  completeOnClick(appManager, {
+    plugin: PLUGIN,
+    topic: "FinishCompleted",
+    button: finish,
+    message,
+    busyText: "Finishing…",
   });
   showSummary(appManager, container.querySelector("#finish-summary"));
   return () => appManager.unregisterPlugin(PLUGIN);

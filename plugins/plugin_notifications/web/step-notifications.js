@@ -1,14 +1,6 @@
+import { completeOnClick, completeOnSubmit, showRefusals } from "/shell/step-kit.js";
+
 const PLUGIN = "plugin_notifications";
-const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
-
-function say(element, text, tone = "info") {
-  element.textContent = text;
-  element.className = `message message-${tone}`;
-}
-
-function describe(payload) {
-  return typeof payload === "string" ? payload : JSON.stringify(payload);
-}
 
 function readPreferences(form) {
   return {
@@ -24,28 +16,24 @@ export function activate(container, appManager) {
   const save = container.querySelector("#notifications-save");
   const skip = container.querySelector("#notifications-skip");
   const message = container.querySelector("#notifications-message");
-
-  function complete(completion, note) {
-    if (appManager.publish(PLUGIN, "NotificationsCompleted", completion)) {
-      save.disabled = true;
-      skip.disabled = true;
-      say(message, note);
-    } else {
-      say(message, OFFLINE, "error");
-    }
-  }
+  const step = { plugin: PLUGIN, topic: "NotificationsCompleted", message, disable: [save, skip] };
 
   appManager.registerPlugin(PLUGIN);
-  appManager.subscribe(PLUGIN, "ProtocolError", (payload) => {
-    say(message, `The server refused the step: ${describe(payload)}`, "error");
+  showRefusals(appManager, PLUGIN, message, () => {
     save.disabled = false;
     skip.disabled = false;
   });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const completion = { status: "completed", data: readPreferences(form) };
-    complete(completion, "Preferences saved. Moving on…");
+  completeOnSubmit(appManager, {
+    ...step,
+    form,
+    payload: () => ({ status: "completed", data: readPreferences(form) }),
+    busyText: "Preferences saved. Moving on…",
   });
-  skip.addEventListener("click", () => complete({ status: "skipped" }, "Skipped. Moving on…"));
+  completeOnClick(appManager, {
+    ...step,
+    button: skip,
+    payload: { status: "skipped" },
+    busyText: "Skipped. Moving on…",
+  });
   return () => appManager.unregisterPlugin(PLUGIN);
 }

@@ -1,16 +1,8 @@
+import { completeOnClick, say, showRefusals } from "/shell/step-kit.js";
+
 const PLUGIN = "plugin_provisioning";
 const DEVICES = "/api/provision/device";
 const MAX_EVENTS = 20;
-const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
-
-function say(element, text, tone = "info") {
-  element.textContent = text;
-  element.className = `message message-${tone}`;
-}
-
-function describe(payload) {
-  return typeof payload === "string" ? payload : JSON.stringify(payload);
-}
 
 async function describeFailure(response) {
   try {
@@ -82,6 +74,27 @@ function addEvent(view, event) {
   }
 }
 
+function completeOnButtons(appManager, view, deviceId) {
+  const step = {
+    plugin: PLUGIN,
+    topic: "DeviceCompleted",
+    message: view.message,
+    disable: [view.proceed, view.skip],
+  };
+  completeOnClick(appManager, {
+    ...step,
+    button: view.proceed,
+    payload: () => ({ status: "completed", data: { device_id: deviceId() } }),
+    busyText: "Device set up. Moving on…",
+  });
+  completeOnClick(appManager, {
+    ...step,
+    button: view.skip,
+    payload: { status: "skipped" },
+    busyText: "Skipped. Moving on…",
+  });
+}
+
 export function activate(container, appManager) {
   const view = findElements(container);
   const state = { deviceId: null };
@@ -116,30 +129,15 @@ export function activate(container, appManager) {
     setDevice(update.status === "deleted" ? null : update.record);
   }
 
-  function complete(completion, note) {
-    if (appManager.publish(PLUGIN, "DeviceCompleted", completion)) {
-      view.proceed.disabled = true;
-      view.skip.disabled = true;
-      say(view.message, note);
-    } else {
-      say(view.message, OFFLINE, "error");
-    }
-  }
-
-  function onRefused(payload) {
-    say(view.message, `The server refused the step: ${describe(payload)}`, "error");
+  function onRefused() {
     view.proceed.disabled = state.deviceId === null;
     view.skip.disabled = false;
   }
 
   appManager.registerPlugin(PLUGIN);
   appManager.subscribe(PLUGIN, "DeviceUpdated", onDeviceUpdated);
-  appManager.subscribe(PLUGIN, "ProtocolError", onRefused);
+  showRefusals(appManager, PLUGIN, view.message, onRefused);
   view.form.addEventListener("submit", register);
-  view.proceed.addEventListener("click", () => {
-    const completion = { status: "completed", data: { device_id: state.deviceId } };
-    complete(completion, "Device set up. Moving on…");
-  });
-  view.skip.addEventListener("click", () => complete({ status: "skipped" }, "Skipped. Moving on…"));
+  completeOnButtons(appManager, view, () => state.deviceId);
   return () => appManager.unregisterPlugin(PLUGIN);
 }

@@ -11,8 +11,10 @@ from litestar.handlers import HTTPRouteHandler, WebsocketRouteHandler
 from litestar.openapi import OpenAPIConfig
 
 from api.access import AccessPolicy
+from api.bodies import ClosedStructSchemas
 from api.errors import EXCEPTION_HANDLERS, log_unexpected
 from api.inspection import health_handler, workflow_router
+from api.options import with_options
 from api.resources import resource_router
 from api.static import static_routes
 from api.websocket import websocket_handler
@@ -47,7 +49,7 @@ def load_plugins(plan: Plan) -> dict[str, Plugin]:
 
 def _plugin_routers(plugins: Iterable[Plugin]) -> list[Router]:
     return [
-        Router(f"/api/{p.route}", route_handlers=list(p.route_handlers), tags=[p.route])
+        Router(f"/api/{p.route}", route_handlers=with_options(p.route_handlers), tags=[p.route])
         for p in plugins
         if p.route_handlers
     ]
@@ -91,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         after_exception=[log_unexpected],
         request_max_body_size=settings.max_body_size,
         openapi_config=openapi,
+        plugins=[ClosedStructSchemas(store.struct for store in engine.records.values())],
         logging_config=None,
         state=State({"engine": engine}),
     )

@@ -5,21 +5,34 @@ Litestar would decode a ``data: Device`` parameter itself, in its lax mode
 for strict JSON and errors that name the field, and a merge patch is no
 ``Device`` at all, so handlers take the bytes and decode them here, while
 ``PassThroughDTO[Device]`` keeps the OpenAPI document describing the real body.
+What the document says of bodies is what decoding enforces: structs that
+refuse unknown fields are closed objects, and an optional body is optional.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
+
+# Litestar 2 exports no name for its msgspec schema plugin; closing structs extends it.
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.exceptions import ClientException
-from litestar.openapi.spec import Reference, Schema
+from litestar.openapi.spec import Operation, Reference, RequestBody, Schema
 from litestar.params import JSONBody
 from litestar.typing import FieldDefinition
 
-__all__ = ["JSONBytes", "PassThroughDTO", "decode_body"]
+__all__ = [
+    "ClosedStructSchemas",
+    "JSONBytes",
+    "OptionalBody",
+    "PassThroughDTO",
+    "decode_body",
+    "documented_as",
+]
 
 T = TypeVar("T")
 
@@ -64,6 +77,39 @@ class PassThroughDTO(AbstractDTO[T], Generic[T]):
     def decode_bytes(self, value: bytes) -> bytes:
         """Return the body as it arrived."""
         return value
+
+
+def documented_as(struct: type[Any]) -> type[PassThroughDTO[Any]]:
+    """A DTO that hands the body over untouched, documented as ``struct``."""
+    return PassThroughDTO[struct]  # type: ignore[valid-type]
+
+
+class ClosedStructSchemas(StructSchemaPlugin):
+    """Documents as closed objects the structs whose unknown fields are refused.
+
+    Those are the structs that say ``forbid_unknown_fields``, and ``closed``:
+    the resource structs, whose bodies the record store checks field by field.
+    """
+
+    def __init__(self, closed: Iterable[type[msgspec.Struct]] = ()) -> None:
+        self._closed = frozenset(closed)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        """Describe the struct as Litestar does, closed when decoding refuses unknown fields."""
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        struct = field_definition.type_
+        if struct in self._closed or struct.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
+
+
+@dataclass
+class OptionalBody(Operation):
+    """An operation whose request body may be left out."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
 
 
 def decode_body(data: bytes, type_: Any = Any) -> Any:

@@ -27,7 +27,15 @@ from workflow.errors import (
     UnknownRun,
 )
 
-__all__ = ["EXCEPTION_HANDLERS", "ErrorBody", "error_response", "error_responses", "log_unexpected"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "TOO_LARGE",
+    "UNAVAILABLE",
+    "ErrorBody",
+    "error_response",
+    "error_responses",
+    "log_unexpected",
+]
 
 STATUS_OF: dict[type[Exception], int] = {
     InvalidRecord: 400,
@@ -38,6 +46,11 @@ STATUS_OF: dict[type[Exception], int] = {
     RunExists: 409,
     BackendUnavailable: 503,
 }
+
+#: Documented on every call that reaches the backend.
+UNAVAILABLE = {503: "the backend (Redis) does not answer; nothing was done, retry later"}
+#: Documented on every call that takes a body.
+TOO_LARGE = {413: "the body is larger than the configured limit (--max-body-size)"}
 
 logger = logging.getLogger(__name__)
 

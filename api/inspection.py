@@ -13,12 +13,13 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
 
-from api.bodies import JSONBytes, PassThroughDTO, decode_body
-from api.errors import error_responses
+from api.bodies import JSONBytes, OptionalBody, PassThroughDTO, decode_body, documented_as
+from api.errors import TOO_LARGE, UNAVAILABLE, error_responses
+from api.options import with_options
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable
 from workflow.plan import FINISHED, Plan
-from workflow.runs import DEFAULT_RUN, Completion, Run, RunStatus
+from workflow.runs import COMPLETION_STATUSES, DEFAULT_RUN, Completion, Run, RunStatus
 
 __all__ = ["PlanView", "RunSummary", "health_handler", "workflow_router"]
 
@@ -72,7 +73,11 @@ class NewRun(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True):
-    """A completion sent over REST: ``topic`` ended with ``status``."""
+    """A completion sent over REST: ``topic`` ended with ``status``.
+
+    Decoded loosely so the engine names a wrong topic or status itself; the
+    OpenAPI document shows the plan's own choices (see ``event_schema``).
+    """
 
     topic: str
     status: str
@@ -86,6 +91,24 @@ class Health(msgspec.Struct, omit_defaults=True):
     status: Literal["ok", "unavailable"]
     backend: str
     detail: str | None = None
+
+
+def event_schema(plan: Plan) -> type[msgspec.Struct]:
+    """Return ``Event`` as the OpenAPI document shows it: the plan's topics, the two statuses."""
+    topics = tuple(step.completion_topic for step in plan.steps)
+    schema = msgspec.defstruct(
+        "Event",
+        [
+            ("topic", Literal[topics]),
+            ("status", Literal[tuple(sorted(COMPLETION_STATUSES))]),
+            ("data", Any, None),
+            ("publisher", str, "api"),
+        ],
+        forbid_unknown_fields=True,
+        module=__name__,
+    )
+    schema.__doc__ = "A completion: the step whose completion ``topic`` ended, and how."
+    return schema
 
 
 def describe_plan(plan: Plan) -> PlanView:
@@ -107,31 +130,36 @@ def summarise(run: Run) -> RunSummary:
 
 
 def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
-    @get("/runs", summary="List every run, without history")
+    @get("/runs", summary="List every run, without history",
+         responses=error_responses(UNAVAILABLE))
     async def list_runs() -> list[RunSummary]:
         return [summarise(run) for run in await engine.list_runs()]
 
     @post(
         "/runs", summary="Create a run at the start state",
-        dto=PassThroughDTO[NewRun], return_dto=None,
-        responses=error_responses({400: "the body is malformed", 409: "a run with that id exists"}),
+        dto=PassThroughDTO[NewRun], return_dto=None, operation_class=OptionalBody,
+        responses=error_responses({
+            400: "the body is malformed", 409: "a run with that id exists",
+            **TOO_LARGE, **UNAVAILABLE,
+        }),
     )
     async def create_run(data: JSONBytes = b"") -> Run:
         body = decode_body(data, NewRun) if data.strip() else NewRun()
         return await engine.create_run(body.id)
 
     @get("/runs/{run_id:str}", summary="Read a run, with its history",
-         responses=error_responses({404: "no run has that id"}))
+         responses=error_responses({404: "no run has that id", **UNAVAILABLE}))
     async def read_run(run_id: FromPath[str]) -> Run:
         return await engine.get_run(run_id)
 
     @post(
         "/runs/{run_id:str}/events", summary="Apply a completion to a run", status_code=200,
-        dto=PassThroughDTO[Event], return_dto=None,
+        dto=documented_as(event_schema(engine.plan)), return_dto=None,
         responses=error_responses({
             400: "malformed body, unknown topic, or a status other than completed/skipped",
             404: "no run has that id",
             409: "valid, but the run is not where it applies (other state, finished)",
+            **TOO_LARGE, **UNAVAILABLE,
         }),
     )
     async def apply_event(run_id: FromPath[str], data: JSONBytes = b"") -> Run:
@@ -145,6 +173,7 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
         responses=error_responses({
             404: "no run has that id",
             409: "the run's state has no server-side step, or it is running",
+            **UNAVAILABLE,
         }),
     )
     async def retry_step(run_id: FromPath[str]) -> Run:
@@ -160,13 +189,14 @@ def _view_handlers(engine: Engine) -> list[HTTPRouteHandler]:
     async def read_plan() -> PlanView:
         return plan
 
-    @get("/", summary="The default run, with its history")
+    @get("/", summary="The default run, with its history", responses=error_responses(UNAVAILABLE))
     async def read_default_run() -> Run:
         return await engine.get_run(DEFAULT_RUN)
 
     @get(
         "/graph", summary="The plan as a Mermaid stateDiagram-v2, the run's state styled apart",
-        media_type=MediaType.TEXT, responses=error_responses({404: "no run has that id"}),
+        media_type=MediaType.TEXT,
+        responses=error_responses({404: "no run has that id", **UNAVAILABLE}),
     )
     async def draw_graph(run: FromQuery[str] = DEFAULT_RUN) -> str:
         return engine.machine.draw((await engine.get_run(run)).state)
@@ -177,7 +207,7 @@ def _view_handlers(engine: Engine) -> list[HTTPRouteHandler]:
 def workflow_router(engine: Engine) -> Router:
     """Return the ``/api/workflow`` routes of ``engine``."""
     handlers = [*_view_handlers(engine), *_run_handlers(engine)]
-    return Router("/api/workflow", route_handlers=handlers, tags=["workflow"])
+    return Router("/api/workflow", route_handlers=with_options(handlers), tags=["workflow"])
 
 
 def health_handler(engine: Engine) -> HTTPRouteHandler:

@@ -19,8 +19,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
-from api.bodies import JSONBytes, PassThroughDTO, decode_body
-from api.errors import error_responses
+from api.bodies import JSONBytes, decode_body, documented_as
+from api.errors import TOO_LARGE, UNAVAILABLE, error_responses
+from api.options import with_options
 from workflow.records import RecordStore
 
 __all__ = ["ResourceCreated", "ResourceDeleted", "resource_router"]
@@ -63,6 +64,7 @@ class _Types:
             [(f.name, Union[f.type, msgspec.UnsetType], msgspec.UNSET) for f in fields],  # noqa: UP007
             rename={f.name: f.encode_name for f in fields},
             module=module,
+            forbid_unknown_fields=True,
         )
         patch.__doc__ = (
             f"A JSON merge patch (RFC 7396) of a {name}: fields to change; "
@@ -74,17 +76,14 @@ class _Types:
 _ERRORS = {
     400: "the body is malformed JSON or does not fit the resource (detail names the field)",
     404: "no record has that id",
-    413: "the body is larger than the configured limit",
+    **TOO_LARGE,
+    **UNAVAILABLE,
 }
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
-    return error_responses({status: _ERRORS[status] for status in statuses})
-
-
-def _body(struct: type[msgspec.Struct]) -> type[PassThroughDTO[Any]]:
-    """A DTO that hands the body over untouched, documented as ``struct``."""
-    return PassThroughDTO[struct]  # type: ignore[valid-type]
+    """Document ``statuses``, and the 503 every call may answer."""
+    return error_responses({status: _ERRORS[status] for status in (*statuses, 503)})
 
 
 def _returning(handler: Callable[..., Any], annotation: Any) -> Callable[..., Any]:
@@ -103,10 +102,10 @@ def _collection_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHan
         record = await store.create(decode_body(data))
         return ResourceCreated("Resource created", record["id"])
 
-    listing = get("/", summary=f"List every {name}", tags=tags)
+    listing = get("/", summary=f"List every {name}", tags=tags, responses=_errors())
     creating = post(
         "/", summary=f"Create a {name}; the server assigns its id", tags=tags,
-        dto=_body(types.body), return_dto=None, responses=_errors(400, 413),
+        dto=documented_as(types.body), return_dto=None, responses=_errors(400, 413),
     )
     records = list[types.record]  # type: ignore[name-defined]
     return [listing(_returning(list_records, records)), creating(create_record)]
@@ -131,11 +130,12 @@ def _item_handlers(store: RecordStore, types: _Types) -> list[HTTPRouteHandler]:
     reading = get(ID_PATH, summary=f"Read one {name}", tags=tags, responses=_errors(404))
     replacing = put(
         ID_PATH, summary=f"Replace a {name}; an id in the body must match the path",
-        tags=tags, dto=_body(types.body), return_dto=None, responses=_errors(400, 404, 413),
+        tags=tags, dto=documented_as(types.body), return_dto=None, responses=_errors(400, 404, 413),
     )
     patching = patch(
         ID_PATH, summary=f"Change some fields of a {name} (JSON merge patch, RFC 7396)",
-        tags=tags, dto=_body(types.patch), return_dto=None, responses=_errors(400, 404, 413),
+        tags=tags, dto=documented_as(types.patch), return_dto=None,
+        responses=_errors(400, 404, 413),
     )
     deleting = delete(
         ID_PATH, summary=f"Delete a {name}", tags=tags, status_code=200, responses=_errors(404)
@@ -152,4 +152,4 @@ def resource_router(store: RecordStore) -> Router:
     """Return the routes of one resource; there is no DELETE of the whole collection."""
     types = _Types.of(store.struct)
     handlers = [*_collection_handlers(store, types), *_item_handlers(store, types)]
-    return Router(f"/api/{store.route}/{store.resource}", route_handlers=handlers)
+    return Router(f"/api/{store.route}/{store.resource}", route_handlers=with_options(handlers))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -55,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     suppress_health_check=list(HealthCheck),
 )
 def test_rest_generated_requests_get_documented_answers_and_no_5xx(
-    case: Case, server: ServerProcess
+    case: Case[Any], server: ServerProcess
 ) -> None:
     case.call_and_validate(base_url=server.url, timeout=10)
 

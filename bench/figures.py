@@ -105,10 +105,16 @@ def seed_record(app: App) -> None:
     app.record_id = str(body["id"])
 
 
+def _cpu_us_per_op(server_cpu: float, per_second: float) -> float:
+    return server_cpu / per_second * 1e6 if per_second else math.nan
+
+
 def _http_sample(result: HttpResult) -> Sample:
     errors = sum(result.errors.values())
+    per_second = result.requests / result.elapsed if result.elapsed else math.nan
     return {
-        "per_second": result.requests / result.elapsed if result.elapsed else math.nan,
+        "per_second": per_second,
+        "cpu_us_per_op": _cpu_us_per_op(result.server_cpu, per_second),
         "p50_ms": percentile(result.latencies, 0.50) * 1000,
         "p99_ms": percentile(result.latencies, 0.99) * 1000,
         "server_cpu": result.server_cpu,
@@ -225,6 +231,7 @@ def measure_fanout(
                              f"{expected - phase.total_received} of {expected} deliveries lost")
     return {
         "per_second": saturated.delivered_per_second,
+        "cpu_us_per_op": _cpu_us_per_op(saturated.server_cpu, saturated.delivered_per_second),
         "p50_ms": percentile(paced.latencies, 0.50) * 1000,
         "p99_ms": percentile(paced.latencies, 0.99) * 1000,
         "server_cpu": saturated.server_cpu,

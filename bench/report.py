@@ -31,10 +31,11 @@ class Metric:
     target: Target | None = None
 
 
-def _rest(title: str, target: float | None) -> tuple[Metric, ...]:
+def _rest(title: str, target: float | None, *, done: str = "requests") -> tuple[Metric, ...]:
     return (
-        Metric("per_second", f"{title}: requests/s", "1/s", "higher",
+        Metric("per_second", f"{title}: {done}/s", "1/s", "higher",
                Target(target, "higher") if target else None),
+        Metric("cpu_us_per_op", f"{title}: server CPU per request", "us", "lower"),
         Metric("p50_ms", f"{title}: p50 latency", "ms", "lower"),
         Metric("p99_ms", f"{title}: p99 latency", "ms", "lower"),
     )
@@ -43,11 +44,7 @@ def _rest(title: str, target: float | None) -> tuple[Metric, ...]:
 GROUPS: dict[str, tuple[Metric, ...]] = {
     "rest_get": _rest("REST GET device (Redis)", 0.7),
     "rest_post": _rest("REST POST device (Redis)", 0.5),
-    "completions": (
-        Metric("per_second", "Completions over REST (Redis): applied/s", "1/s", "higher"),
-        Metric("p50_ms", "Completions over REST (Redis): p50 latency", "ms", "lower"),
-        Metric("p99_ms", "Completions over REST (Redis): p99 latency", "ms", "lower"),
-    ),
+    "completions": _rest("Completions over REST (Redis)", None, done="applied"),
     "memory": (
         Metric("rss_idle_mib", "RSS idle (Redis)", "MiB", "lower"),
         Metric("rss_connected_mib", "RSS with {connections:,} idle WebSockets", "MiB", "lower"),
@@ -70,6 +67,7 @@ def _fanout_metrics(group: str) -> tuple[Metric, ...]:
     title = f"Fan-out {backend}, {int(clients):,} clients"
     return (
         Metric("per_second", f"{title}: delivered/s", "1/s", "higher", Target(0.8, "higher")),
+        Metric("cpu_us_per_op", f"{title}: server CPU per delivery", "us", "lower"),
         Metric("p50_ms", f"{title}: p50 latency (paced)", "ms", "lower"),
         Metric("p99_ms", f"{title}: p99 latency (paced)", "ms", "lower", Target(2.0, "lower")),
     )

@@ -14,11 +14,11 @@ GROUPS = {
     "startup": ("seconds",),
     "memory": ("rss_idle_mib", "rss_connected_mib", "per_connection_kib"),
     "memory_runs": ("rss_first_mib", "rss_last_mib", "growth_kib_per_1000_runs"),
-    "rest_get": ("per_second", "p50_ms", "p99_ms"),
-    "rest_post": ("per_second", "p50_ms", "p99_ms"),
-    "completions": ("per_second", "p50_ms", "p99_ms"),
-    "fanout_redis_10": ("per_second", "p50_ms", "p99_ms"),
-    "fanout_memory_10": ("per_second", "p50_ms", "p99_ms"),
+    "rest_get": ("per_second", "cpu_us_per_op", "p50_ms", "p99_ms"),
+    "rest_post": ("per_second", "cpu_us_per_op", "p50_ms", "p99_ms"),
+    "completions": ("per_second", "cpu_us_per_op", "p50_ms", "p99_ms"),
+    "fanout_redis_10": ("per_second", "cpu_us_per_op", "p50_ms", "p99_ms"),
+    "fanout_memory_10": ("per_second", "cpu_us_per_op", "p50_ms", "p99_ms"),
 }
 TARGETS = {
     "rest_get.per_second", "rest_post.per_second", "memory.per_connection_kib",

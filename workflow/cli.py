@@ -108,7 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     server = commands.add_parser("serve", help="serve the plan: REST, WebSocket and web shell")
     for option in OPTIONS:
         help_text = f"{option.help}; env {option.variable}"
-        server.add_argument(option.flag, dest=option.name, help=help_text)
+        if option.switch:
+            server.add_argument(
+                option.flag, dest=option.name, action="store_const", const="1", help=help_text
+            )
+        else:
+            server.add_argument(option.flag, dest=option.name, help=help_text)
     server.set_defaults(handler=serve)
     _add_new_plugin(commands)
     return parser

@@ -2,11 +2,14 @@
 
 Every option has a flag and a ``WORKFLOW_*`` variable; a flag wins over the
 variable, the variable over the default.  A bad value is reported with the
-flag or variable it came from.
+flag or variable it came from, and so are options that cannot go together:
+reads protected without a token, or a non-loopback address without a token
+unless the insecure bind is asked for.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,11 +18,15 @@ from typing import Any
 
 from workflow.errors import WorkflowError
 
-__all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "load_settings"]
+__all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "is_loopback", "load_settings"]
 
 KIB = 1024
 MIB = 1024 * KIB
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+_SWITCH_WORDS = {
+    "1": True, "true": True, "yes": True, "on": True,
+    "0": False, "false": False, "no": False, "off": False, "": False,
+}
 
 
 class SettingsError(WorkflowError):
@@ -67,6 +74,23 @@ def _key_prefix(value: str) -> str:
     return value
 
 
+def _switch(value: str) -> bool:
+    word = value.strip().lower()
+    if word not in _SWITCH_WORDS:
+        raise ValueError(f"{value!r}: expected 1, true, yes or on, or 0, false, no or off")
+    return _SWITCH_WORDS[word]
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:
+        raise ValueError(f"{value!r} is not a number of seconds (0 turns it off)")
+    return seconds
+
+
 def _origins(value: str) -> tuple[str, ...]:
     origins = tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
     for origin in origins:
@@ -84,6 +108,7 @@ class Option:
     variable: str
     parse: Callable[[str], Any]
     help: str
+    switch: bool = False
 
 
 OPTIONS = (
@@ -97,12 +122,20 @@ OPTIONS = (
            "prefix of every Redis key and channel (default workflow)"),
     Option("access_token", "--access-token", "WORKFLOW_ACCESS_TOKEN", _optional_text,
            "bearer token required for writes and WebSocket publishes"),
+    Option("protect_reads", "--protect-reads", "WORKFLOW_PROTECT_READS", _switch,
+           "reads of /api and listening on /ws need the access token too", switch=True),
     Option("allowed_origins", "--allowed-origins", "WORKFLOW_ALLOWED_ORIGINS", _origins,
            "comma-separated origins allowed besides the server's own (* for any)"),
+    Option("allow_insecure_bind", "--allow-insecure-bind", "WORKFLOW_ALLOW_INSECURE_BIND",
+           _switch, "serve a non-loopback address without an access token", switch=True),
     Option("max_body_size", "--max-body-size", "WORKFLOW_MAX_BODY_SIZE", _size,
            "largest request body (default 1MiB)"),
     Option("max_frame_size", "--max-frame-size", "WORKFLOW_MAX_FRAME_SIZE", _size,
            "largest WebSocket text frame (default 64KiB)"),
+    Option("ws_ping_interval", "--ws-ping-interval", "WORKFLOW_WS_PING_INTERVAL", _seconds,
+           "seconds between pings to each WebSocket client (default 20, 0 for none)"),
+    Option("ws_ping_timeout", "--ws-ping-timeout", "WORKFLOW_WS_PING_TIMEOUT", _seconds,
+           "seconds a client has to answer a ping before it is dropped (default 20)"),
 )
 
 
@@ -116,19 +149,35 @@ class Settings:
     redis_url: str | None = None
     key_prefix: str = "workflow"
     access_token: str | None = None
+    protect_reads: bool = False
     allowed_origins: tuple[str, ...] = ()
+    allow_insecure_bind: bool = False
     max_body_size: int = MIB
     max_frame_size: int = 64 * KIB
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
     send_queue_size: int = 256
     web_root: Path = field(default=WEB_ROOT)
+
+
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` names this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(flags: Mapping[str, str | None], environ: Mapping[str, str]) -> Settings:
     """Build the settings from flag values (by option name) and environment variables.
 
-    Raises SettingsError naming the flag or variable whose value is bad.
+    Raises SettingsError naming the flag or variable whose value is bad, or
+    the options that cannot go together.
     """
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for option in OPTIONS:
         raw, source = flags.get(option.name), option.flag
         if raw is None:
@@ -139,4 +188,24 @@ def load_settings(flags: Mapping[str, str | None], environ: Mapping[str, str]) -
             values[option.name] = option.parse(raw)
         except ValueError as exc:
             raise SettingsError(f"{source}: {exc}") from exc
-    return Settings(**values)
+        sources[option.name] = source
+    settings = Settings(**values)
+    _check_access(settings, sources)
+    return settings
+
+
+def _check_access(settings: Settings, sources: Mapping[str, str]) -> None:
+    if settings.access_token is not None:
+        return
+    if settings.protect_reads:
+        raise SettingsError(
+            f"{sources['protect_reads']}: reads can only be protected by an access token; "
+            "set --access-token (WORKFLOW_ACCESS_TOKEN) too"
+        )
+    if not is_loopback(settings.host) and not settings.allow_insecure_bind:
+        raise SettingsError(
+            f"{sources.get('host', '--host')}: {settings.host!r} is not a loopback address and "
+            "no access token is set, so anyone who reaches it could write and drive every run; "
+            "set --access-token (WORKFLOW_ACCESS_TOKEN), or --allow-insecure-bind "
+            "(WORKFLOW_ALLOW_INSECURE_BIND=1) if an open server is intended"
+        )

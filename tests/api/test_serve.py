@@ -119,3 +119,14 @@ def test_serve_missing_plan_exits_1_naming_the_file(
 
     assert main(["serve", "--plan", str(tmp_path / "absent.toml")]) == 1
     assert "absent.toml" in caplog.text
+
+
+def test_serve_open_address_without_a_token_exits_2_saying_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("WORKFLOW_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("WORKFLOW_ALLOW_INSECURE_BIND", raising=False)
+
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "--host: '0.0.0.0' is not a loopback address" in caplog.text
+    assert "--access-token" in caplog.text and "--allow-insecure-bind" in caplog.text

@@ -38,7 +38,7 @@ def test_settings_come_from_the_environment() -> None:
 
 
 def test_settings_flags_win_over_the_environment() -> None:
-    environ = {"WORKFLOW_PORT": "9000", "WORKFLOW_HOST": "0.0.0.0"}
+    environ = {"WORKFLOW_PORT": "9000", "WORKFLOW_HOST": "0.0.0.0", "WORKFLOW_ACCESS_TOKEN": "t"}
 
     settings = load_settings({"port": "9100", "host": None}, environ)
 
@@ -56,6 +56,8 @@ def test_settings_empty_redis_url_means_memory() -> None:
         ("WORKFLOW_REDIS_URL", "http://cache:6379"), ("WORKFLOW_KEY_PREFIX", "two words"),
         ("WORKFLOW_MAX_BODY_SIZE", "big"), ("WORKFLOW_MAX_FRAME_SIZE", "0"),
         ("WORKFLOW_ALLOWED_ORIGINS", "kiosk.example"), ("WORKFLOW_PLAN", " "),
+        ("WORKFLOW_PROTECT_READS", "maybe"), ("WORKFLOW_ALLOW_INSECURE_BIND", "2"),
+        ("WORKFLOW_WS_PING_INTERVAL", "-1"), ("WORKFLOW_WS_PING_TIMEOUT", "soon"),
     ],
 )
 def test_settings_bad_environment_value_names_the_variable(variable: str, value: str) -> None:
@@ -66,3 +68,54 @@ def test_settings_bad_environment_value_names_the_variable(variable: str, value:
 def test_settings_bad_flag_value_names_the_flag() -> None:
     with pytest.raises(SettingsError, match=r"^--port: 'x' is not a port number"):
         load_settings({"port": "x"}, {"WORKFLOW_PORT": "9000"})
+
+
+@pytest.mark.parametrize(("word", "on"), [("1", True), ("Yes", True), ("on", True),
+                                          ("0", False), ("false", False), ("", False)])
+def test_settings_switches_read_the_usual_words(word: str, on: bool) -> None:
+    environ = {"WORKFLOW_ACCESS_TOKEN": "t", "WORKFLOW_PROTECT_READS": word}
+
+    assert load_settings({}, environ).protect_reads is on
+
+
+def test_settings_ping_interval_and_timeout_are_seconds() -> None:
+    settings = load_settings({"ws_ping_interval": "0.5"}, {"WORKFLOW_WS_PING_TIMEOUT": "0"})
+
+    assert (settings.ws_ping_interval, settings.ws_ping_timeout) == (0.5, 0.0)
+    assert (Settings().ws_ping_interval, Settings().ws_ping_timeout) == (20.0, 20.0)
+
+
+def test_settings_protected_reads_need_a_token() -> None:
+    with pytest.raises(SettingsError, match=r"^--protect-reads: .*--access-token"):
+        load_settings({"protect_reads": "1"}, {})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_settings_loopback_needs_no_token(host: str) -> None:
+    assert load_settings({"host": host}, {}).host == host
+
+
+@pytest.mark.parametrize(("flags", "environ", "named"), [
+    ({"host": "0.0.0.0"}, {}, "--host"),
+    ({}, {"WORKFLOW_HOST": "192.168.1.20"}, "WORKFLOW_HOST"),
+    ({"host": "onboarding.example"}, {"WORKFLOW_ALLOW_INSECURE_BIND": "no"}, "--host"),
+])
+def test_settings_open_address_without_a_token_is_refused(
+    flags: dict[str, str], environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"^{named}: .* not a loopback address") as refused:
+        load_settings(flags, environ)
+
+    assert "--access-token" in str(refused.value)
+    assert "--allow-insecure-bind" in str(refused.value)
+
+
+@pytest.mark.parametrize(("flags", "environ"), [
+    ({"host": "0.0.0.0", "access_token": "t"}, {}),
+    ({"host": "0.0.0.0", "allow_insecure_bind": "1"}, {}),
+    ({}, {"WORKFLOW_HOST": "0.0.0.0", "WORKFLOW_ALLOW_INSECURE_BIND": "true"}),
+])
+def test_settings_open_address_is_served_with_a_token_or_when_told(
+    flags: dict[str, str], environ: dict[str, str]
+) -> None:
+    assert load_settings(flags, environ).host == "0.0.0.0"

@@ -1,11 +1,13 @@
-"""Who may write: the optional access token, and the origins browsers may write from.
+"""Who may read and write: the optional access token, and the origins browsers may use.
 
-Reads are open.  Writes (POST, PUT, PATCH, DELETE) and WebSocket publishes
-need the bearer token when one is configured.  Browsers send ``Origin`` on
-cross-site writes and WebSocket handshakes, so any page a person visits
-could otherwise drive a server on their loopback; only the server's own
-origin and the configured ones are let through.  Clients that send no
-``Origin`` (scripts, other servers) are not browsers and pass.
+Writes (POST, PUT, PATCH, DELETE) and WebSocket publishes need the bearer
+token when one is configured; with ``protect_reads``, so do reads of
+``/api`` and listening on ``/ws``.  The pages, ``/schema`` and ``/healthz``
+stay open: they hold no data.  Browsers send ``Origin`` on cross-site writes
+and WebSocket handshakes, so any page a person visits could otherwise drive
+a server on their loopback; only the server's own origin and the configured
+ones are let through.  Clients that send no ``Origin`` (scripts, other
+servers) are not browsers and pass.
 """
 
 from __future__ import annotations
@@ -14,22 +16,36 @@ import hmac
 from typing import Any
 from urllib.parse import urlsplit
 
+from litestar import Litestar
 from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
+from api.errors import error_responses
 from workflow.settings import Settings
 
-__all__ = ["AccessPolicy"]
+__all__ = ["SECURITY_SCHEME", "AccessPolicy"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PROTECTED_READS = "/api/"
+SECURITY_SCHEME = "accessToken"
+NEEDS_TOKEN = "this server needs its access token: Authorization: Bearer <token>"
+FOREIGN_ORIGIN = "a browser page from another origin may not write here (--allowed-origins)"
+
+
+def _is_write(method: str) -> bool:
+    return method not in SAFE_METHODS
 
 
 class AccessPolicy:
-    """The access rules of one server; also a Litestar guard for HTTP writes."""
+    """The access rules of one server; also a Litestar guard for HTTP calls."""
 
     def __init__(self, settings: Settings) -> None:
         self._token = settings.access_token
+        self._protect_reads = settings.protect_reads and self._token is not None
         self._origins = frozenset(settings.allowed_origins)
 
     @property
@@ -53,23 +69,57 @@ class AccessPolicy:
             presented = connection.query_params.get("token", "")
         return hmac.compare_digest(presented.strip().encode(), self._token.encode())
 
-    def has_wrong_token(self, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-        """Tell whether the WebSocket handshake shows a token, and not the right one."""
+    def refuse_handshake(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        """Return why a WebSocket handshake is refused, or None to accept it.
+
+        A client without the token may still listen, unless reads are protected;
+        one that shows a wrong token is refused outright.
+        """
+        if not self.is_allowed_origin(connection):
+            return f"origin {connection.headers.get('origin')!r} is not allowed"
         shown = "authorization" in connection.headers or "token" in connection.query_params
-        return shown and not self.has_token(connection, query=True)
+        if (shown or self._protect_reads) and not self.has_token(connection, query=True):
+            return "wrong or missing access token"
+        return None
+
+    def components(self) -> Components:
+        """The OpenAPI components this policy needs: the bearer token, when there is one."""
+        if self._token is None:
+            return Components()
+        scheme = SecurityScheme(type="http", scheme="bearer", description=NEEDS_TOKEN)
+        return Components(security_schemes={SECURITY_SCHEME: scheme})
+
+    def document(self, app: Litestar) -> None:
+        """Add the refusals this policy makes, and where the token goes, to ``app``'s routes."""
+        for route in app.routes:
+            if isinstance(route, HTTPRoute):
+                for handler in route.route_handlers:
+                    self._document_handler(handler, route.path)
+
+    def _document_handler(self, handler: HTTPRouteHandler, path: str) -> None:
+        writes = any(_is_write(method) for method in handler.http_methods)
+        refusals = {403: FOREIGN_ORIGIN} if writes else {}
+        if self.needs_token and (writes or self._protects(path)):
+            refusals[401] = NEEDS_TOKEN
+            handler.security = [{SECURITY_SCHEME: []}]
+        if refusals and handler.include_in_schema:
+            handler.responses = {**error_responses(refusals), **(handler.responses or {})}
+
+    def _protects(self, path: str) -> bool:
+        return self._protect_reads and path.startswith(PROTECTED_READS)
 
     def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        """Refuse an HTTP write from a foreign origin (403) or without the token (401)."""
-        if not isinstance(connection, Request) or connection.method in SAFE_METHODS:
+        """Refuse a write from a foreign origin (403), or a call that needs the token (401)."""
+        if not isinstance(connection, Request):
             return
-        if not self.is_allowed_origin(connection):
+        writes = _is_write(connection.method)
+        if writes and not self.is_allowed_origin(connection):
             raise PermissionDeniedException(
                 f"origin {connection.headers.get('origin')!r} may not write here; "
                 "the server's --allowed-origins lists who may"
             )
-        if not self.has_token(connection, query=False):
-            raise NotAuthorizedException(
-                "this server needs its access token: Authorization: Bearer <token>"
-            )
+        reads = connection.method != "OPTIONS" and self._protects(connection.scope["path"])
+        if (writes or reads) and not self.has_token(connection, query=False):
+            raise NotAuthorizedException(NEEDS_TOKEN)

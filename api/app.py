@@ -83,8 +83,9 @@ def create_app(settings: Settings) -> Litestar:
         title=f"{plan.general.product_family} workflow",
         version=plan.version,
         description="Plugin resources, workflow runs, and the server's health.",
+        components=access.components(),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=_routes(engine, settings, access),
         on_startup=[engine.start],
         on_shutdown=[engine.close],
@@ -97,3 +98,5 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         state=State({"engine": engine}),
     )
+    access.document(app)
+    return app

@@ -250,9 +250,10 @@ def websocket_handler(
 
     @websocket("/ws")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
-        if not access.is_allowed_origin(socket) or access.has_wrong_token(socket):
-            logger.info("client from %s refused: origin or token", socket.client)
-            await socket.close(CLOSE_POLICY, "origin not allowed or wrong token")
+        refusal = access.refuse_handshake(socket)
+        if refusal is not None:
+            logger.info("client from %s refused: %s", socket.client, refusal)
+            await socket.close(CLOSE_POLICY, refusal)
             return
         await socket.accept()
         address = socket.client

@@ -1,4 +1,4 @@
-"""The access token and allowed origins: who may write over REST and publish over /ws."""
+"""The access token and allowed origins: who may read and write over REST and /ws."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ Client = TestClient[Litestar]
 DEVICE = {"field1": "router", "field2": True}
 TOKEN = "s3cret-token"
 BEARER = {"authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def closed(make_client: Callable[[Settings], Client], plan_path: Path) -> Client:
+    """An app that needs TOKEN for reads of /api and for listening on /ws too."""
+    return make_client(Settings(plan=plan_path, access_token=TOKEN, protect_reads=True))
 
 
 @pytest.fixture
@@ -107,3 +113,66 @@ def test_ws_without_a_token_configured_anyone_may_publish(client: Client) -> Non
         stream.publish("news", "x")
 
         assert stream.receive()["payload"] == "x"
+
+
+@pytest.mark.parametrize("path", ["/api/workflow", "/api/workflow/runs", "/api/provision/device",
+                                  "/api/workflow/graph", "/api/workflow/plan"])
+def test_protected_reads_need_the_token(closed: Client, path: str) -> None:
+    refused = closed.get(path)
+    shown = closed.get(path, headers=BEARER)
+
+    assert refused.status_code == 401
+    assert "token" in refused.json()["detail"]
+    assert shown.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/schema/openapi.json", "/"])
+def test_protected_reads_leave_health_schema_and_pages_open(closed: Client, path: str) -> None:
+    assert closed.get(path).status_code == 200
+
+
+def test_protected_reads_leave_options_open(closed: Client) -> None:
+    response = closed.options("/api/workflow/runs")
+
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, OPTIONS, POST"
+
+
+def test_protected_reads_refuse_a_ws_handshake_without_the_token(closed: Client) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused:
+        closed.websocket_connect("/ws").__enter__()
+
+    assert refused.value.code == 1008
+    assert "token" in refused.value.detail
+
+
+def test_protected_reads_let_a_ws_client_with_the_token_listen(closed: Client) -> None:
+    with closed.websocket_connect("/ws", params={"token": TOKEN}) as session:
+        stream = Stream(session)
+        stream.subscribe("news")
+        stream.publish("news", "x")
+
+        assert stream.receive()["payload"] == "x"
+
+
+def test_openapi_documents_the_token_and_the_refusals(closed: Client, guarded: Client) -> None:
+    closed_doc = closed.get("/schema/openapi.json").json()
+    guarded_paths = guarded.get("/schema/openapi.json").json()["paths"]
+
+    scheme = closed_doc["components"]["securitySchemes"]["accessToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    create = closed_doc["paths"]["/api/provision/device"]["post"]
+    assert {"401", "403"} <= set(create["responses"])
+    assert create["security"] == [{"accessToken": []}]
+    assert "401" in closed_doc["paths"]["/api/provision/device"]["get"]["responses"]
+    assert "401" not in closed_doc["paths"]["/healthz"]["get"]["responses"]
+    assert "401" not in guarded_paths["/api/provision/device"]["get"]["responses"]
+    assert "security" not in guarded_paths["/api/provision/device"]["get"]
+
+
+def test_openapi_without_a_token_documents_only_foreign_origins(client: Client) -> None:
+    document = client.get("/schema/openapi.json").json()
+    create = document["paths"]["/api/provision/device"]["post"]
+
+    assert "securitySchemes" not in document["components"]
+    assert "403" in create["responses"] and "401" not in create["responses"]

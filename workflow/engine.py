@@ -2,7 +2,9 @@
 
 A completion is applied where it enters the system: the run is read, moved
 by the machine, and written back only if nobody wrote it in between (a
-compare-and-set on its ``seq``).  Only then is anything published.
+compare-and-set on its ``seq``).  Only then is anything published, as an
+announcement the bus keeps while the backend is away: a stored change is
+never answered as failed, nor left untold.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class Engine:
     async def close(self) -> None:
         """Stop server-side steps and disconnect the backend."""
         await self.steps.close()
+        await self.bus.close()
         await self.backend.close()
 
     def record_store(self, route: str, resource: str) -> RecordStore:
@@ -144,7 +147,7 @@ class Engine:
                     "run %s: %s -> %s on %s (%s, by %s)", run.id, run.state, advanced.state,
                     completion.topic, completion.status, completion.publisher,
                 )
-                await self.bus.publish(envelope or _completion_envelope(completion))
+                await self.bus.announce(envelope or _completion_envelope(completion))
                 await self._announce(run, advanced, completion.topic)
                 return advanced
         raise CompletionNotApplicable(
@@ -188,7 +191,7 @@ class Engine:
             self.steps.entered(after)
 
     async def _publish(self, topic: str, payload: str) -> None:
-        await self.bus.publish(Envelope(ENGINE_PUBLISHER, topic, payload, timestamp()))
+        await self.bus.announce(Envelope(ENGINE_PUBLISHER, topic, payload, timestamp()))
 
 
 def _completion_envelope(completion: Completion) -> Envelope:

@@ -198,7 +198,7 @@ class RecordStore:
     async def _announce(self, change: Change, record_id: str, record: Record | None) -> None:
         logger.info("%s %s: %s by %s", self.type_name, record_id, change, self._publisher)
         payload = encode_json({"status": change, "id": record_id, "record": record})
-        await self._bus.publish(Envelope(self._publisher, self.topic, payload, timestamp()))
+        await self._bus.announce(Envelope(self._publisher, self.topic, payload, timestamp()))
 
 
 def open_record_stores(

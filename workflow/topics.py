@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BACKEND_STATUS",
     "ENGINE_TOPICS",
     "PROTOCOL_ERROR",
     "SWITCH_ROUTE",
@@ -20,9 +21,12 @@ SWITCH_ROUTE = "SwitchRoute"
 WORKFLOW_UPDATED = "WorkflowUpdated"
 WORKFLOW_COMPLETED = "WorkflowCompleted"
 PROTOCOL_ERROR = "ProtocolError"
-ENGINE_TOPICS = frozenset(
-    {WORKFLOW_STARTED, SWITCH_ROUTE, WORKFLOW_UPDATED, WORKFLOW_COMPLETED, PROTOCOL_ERROR}
-)
+#: Told by each process to its own subscribers when its backend is lost or back.
+BACKEND_STATUS = "BackendStatus"
+ENGINE_TOPICS = frozenset({
+    WORKFLOW_STARTED, SWITCH_ROUTE, WORKFLOW_UPDATED, WORKFLOW_COMPLETED, PROTOCOL_ERROR,
+    BACKEND_STATUS,
+})
 
 _TOPIC = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from workflow.errors import BackendUnavailable, CompletionNotApplicable
 from workflow.messages import Envelope, timestamp
 from workflow.plan import Plan
 from workflow.runs import DEFAULT_RUN, Completion, Run
-from workflow.topics import WORKFLOW_UPDATED
+from workflow.topics import BACKEND_STATUS, WORKFLOW_UPDATED
 
 StartEngine = Callable[[Backend], Awaitable[Engine]]
 
@@ -161,6 +162,26 @@ async def test_redis_outage_fails_fast_and_fan_out_comes_back_by_itself(
     assert msgspec.json.decode(arrived, type=Envelope).payload == "back"
     assert "redis listener: reconnected to" in caplog.text
     await engine.backend.ping()
+
+
+async def test_redis_outage_is_told_on_backend_status_once_lost_and_once_back(
+    redis_server: RedisServer, start_engine: StartEngine, open_redis: OpenRedis
+) -> None:
+    engine = await start_engine(await open_redis())
+    watcher = Inbox()
+    await engine.bus.subscribe(BACKEND_STATUS, watcher)
+
+    redis_server.stop()
+    try:
+        lost = await watcher.envelope(timeout=5)
+    finally:
+        redis_server.start()
+    back = await watcher.envelope(timeout=10)
+
+    assert json.loads(lost.payload)["status"] == "unavailable"
+    assert redis_server.url in json.loads(lost.payload)["detail"]
+    assert json.loads(back.payload)["status"] == "available"
+    assert await watcher.drain(wait=1.5) == []
 
 
 async def test_redis_fan_out_recovers_after_client_kill_type_pubsub(

@@ -11,10 +11,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-__all__ = ["Backend", "MessageReceiver"]
+__all__ = ["Backend", "MessageReceiver", "StatusReceiver"]
 
 MessageReceiver = Callable[[str, bytes], None]
 """Called with (topic, data) for every message on a subscribed topic."""
+
+StatusReceiver = Callable[[bool, str], None]
+"""Called with (available, detail) when the backend's fan-out is lost or back."""
 
 
 class Backend(ABC):
@@ -25,14 +28,23 @@ class Backend(ABC):
 
     def __init__(self) -> None:
         self._receiver: MessageReceiver | None = None
+        self._status_receiver: StatusReceiver | None = None
 
     def set_receiver(self, receiver: MessageReceiver) -> None:
         """Route every message of a subscribed topic to ``receiver`` (one per process)."""
         self._receiver = receiver
 
+    def set_status_receiver(self, receiver: StatusReceiver) -> None:
+        """Tell ``receiver`` when fan-out is lost and when it is back (never for memory)."""
+        self._status_receiver = receiver
+
     def _receive(self, topic: str, data: bytes) -> None:
         if self._receiver is not None:
             self._receiver(topic, data)
+
+    def _report_status(self, available: bool, detail: str) -> None:
+        if self._status_receiver is not None:
+            self._status_receiver(available, detail)
 
     @abstractmethod
     async def start(self) -> None:

@@ -221,6 +221,7 @@ class RedisBackend(Backend):
             heartbeat_channel=self.keys.heartbeat_channel(uuid.uuid4().hex),
             publish=client.publish,
             receive=self._receive_channel,
+            on_status=self._report_status,
         )
 
     def _receive_channel(self, channel: bytes, data: bytes) -> None:

@@ -6,7 +6,8 @@ listener owns a plain connection instead.  While it is up, one task reads
 messages and another publishes a heartbeat to a private channel about once a
 second; when the connection fails, or the heartbeat stops coming back, the
 listener tears the connection down and builds a new one, with backoff, and
-subscribes every channel it holds again.
+subscribes every channel it holds again.  Its owner hears of each loss and
+each return, once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["ChannelReceiver", "HeartbeatPublisher", "ListenerSilent", "RedisListener"]
+__all__ = [
+    "ChannelReceiver",
+    "HeartbeatPublisher",
+    "ListenerSilent",
+    "RedisListener",
+    "StatusListener",
+]
 
 HEARTBEAT_INTERVAL = 1.0
 SILENCE_LIMIT = 3.5
@@ -36,6 +43,9 @@ ChannelReceiver = Callable[[bytes, bytes], None]
 
 HeartbeatPublisher = Callable[[bytes, bytes], Awaitable[object]]
 """Publishes (channel, data) over an ordinary, non-subscribed connection."""
+
+StatusListener = Callable[[bool, str], None]
+"""Called with (connected, detail) when the connection is lost, and when it is back."""
 
 
 class ListenerSilent(RedisError):
@@ -53,6 +63,7 @@ class RedisListener:
         heartbeat_channel: bytes,
         publish: HeartbeatPublisher,
         receive: ChannelReceiver,
+        on_status: StatusListener | None = None,
     ) -> None:
         self.name = name
         self.connects = 0
@@ -60,6 +71,8 @@ class RedisListener:
         self._heartbeat = heartbeat_channel
         self._publish = publish
         self._receive = receive
+        self._on_status = on_status
+        self._lost = False
         self._channels: set[bytes] = set()
         self._connection: AbstractConnection | None = None
         self._waiters: dict[bytes, list[asyncio.Future[None]]] = {}
@@ -186,11 +199,17 @@ class RedisListener:
         logger.info(
             "redis listener: reconnected to %s, %d topics", self.name, len(self._channels)
         )
+        if self._lost:
+            self._lost = False
+            self._tell(connected=True, detail=f"reconnected to {self.name}")
         return connection
 
     def _report(self, exc: BaseException, delay: float) -> None:
         if self._connection is not None:
             logger.warning("redis listener: lost %s (%s); reconnecting", self.name, exc)
+            if not self._lost:
+                self._lost = True
+                self._tell(connected=False, detail=f"lost {self.name}: {exc}")
         else:
             logger.debug(
                 "redis listener: %s still unreachable (%s); next try in %.1f s",
@@ -239,6 +258,14 @@ class RedisListener:
             for waiter in self._waiters.pop(channel, []):
                 if not waiter.done():
                     waiter.set_result(None)
+
+    def _tell(self, *, connected: bool, detail: str) -> None:
+        if self._on_status is None:
+            return
+        try:
+            self._on_status(connected, detail)
+        except Exception:
+            logger.exception("redis listener: status listener failed")
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         try:

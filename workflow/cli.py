@@ -38,7 +38,10 @@ def check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         return 1
     walk = " -> ".join(step.name for step in plan.steps)
-    print(f"{args.plan}: ok, plan {plan.version}, {len(plan.steps)} steps: {walk} -> finished")
+    steps = f"{len(plan.steps)} step{'s' if len(plan.steps) != 1 else ''}"
+    remote = plan.general.update_from
+    note = f"; update_from {remote} is not fetched yet" if remote else ""
+    print(f"{args.plan}: ok, plan {plan.version}, {steps}: {walk} -> finished{note}")
     return 0
 
 

@@ -77,6 +77,11 @@ class Engine:
                 await self.create_run(DEFAULT_RUN)
         await self.steps.start()
         logger.info("engine started: plan %s, backend %s", self.plan.version, self.backend.name)
+        if self.plan.general.update_from:
+            logger.warning(
+                "plan %s: update_from %s is not fetched; remote plans are not supported yet",
+                self.plan.version, self.plan.general.update_from,
+            )
 
     async def close(self) -> None:
         """Stop server-side steps and disconnect the backend."""

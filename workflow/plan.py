@@ -161,27 +161,46 @@ def _decode(path: Path) -> _PlanFile:
         raise PlanError([f"{path}: no such plan file"]) from exc
     except (OSError, msgspec.DecodeError) as exc:
         raise PlanError([f"{path.name}: cannot read the plan: {exc}"]) from exc
-    for section in sorted(set(raw) - KNOWN_SECTIONS):
-        logger.info("%s: ignoring section [%s], which the engine does not use", path.name, section)
+    for key in sorted(set(raw) - KNOWN_SECTIONS):
+        kind = "section" if isinstance(raw[key], dict | list) else "top-level key"
+        logger.info("%s: ignoring %s [%s], which the engine does not use", path.name, kind, key)
     known = {key: value for key, value in raw.items() if key in KNOWN_SECTIONS}
     try:
         return msgspec.convert(known, _PlanFile)
     except msgspec.ValidationError as exc:
-        raise PlanError([f"{path.name}: {_describe(exc, known)}"]) from exc
+        problems = list(_every_problem(known)) or [_describe("", exc)]
+        raise PlanError([f"{path.name}: {problem}" for problem in problems]) from exc
 
 
-def _describe(exc: msgspec.ValidationError, raw: dict[str, Any]) -> str:
-    """Turn msgspec's "... - at `$.plugins[2].name`" into "plugins[2] (x): name: ..."."""
-    message, _, where = str(exc).partition(" - at `$.")
-    where = where.rstrip("`")
-    match = re.fullmatch(r"plugins\[(\d+)\](?:\.(.+))?", where)
-    if not match:
-        return f"{where}: {message}" if where else message
-    index, field = int(match[1]), match[2]
-    entry = raw.get("plugins", [])[index]
-    name = entry.get("name") if isinstance(entry, dict) else None
-    label = f"plugins[{index}] ({name})" if isinstance(name, str) else f"plugins[{index}]"
-    return f"{label}: {field}: {message}" if field else f"{label}: {message}"
+def _every_problem(raw: dict[str, Any]) -> Iterator[str]:
+    """Convert each section and plugin apart, so one bad entry does not hide the next."""
+    if "general" not in raw:
+        yield "general: the plan has no [general] section"
+    parts: list[tuple[str, Any, type[msgspec.Struct]]] = []
+    if "general" in raw:
+        parts.append(("general", raw["general"], General))
+    if "handoffs" in raw:
+        parts.append(("handoffs", raw["handoffs"], Handoffs))
+    plugins = raw.get("plugins", [])
+    if not isinstance(plugins, list):
+        yield "plugins: expected [[plugins]] tables"
+        plugins = []
+    for index, entry in enumerate(plugins):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        label = f"plugins[{index}] ({name})" if isinstance(name, str) else f"plugins[{index}]"
+        parts.append((label, entry, PluginEntry))
+    for label, value, struct in parts:
+        try:
+            msgspec.convert(value, struct)
+        except msgspec.ValidationError as exc:
+            yield _describe(label, exc)
+
+
+def _describe(label: str, exc: msgspec.ValidationError) -> str:
+    """Turn msgspec's "Expected ... - at `$.name`" into "<label>: name: Expected ..."."""
+    message, _, where = str(exc).partition(" - at `$")
+    where = where.rstrip("`").lstrip(".")
+    return ": ".join(part for part in (label, where, message) if part)
 
 
 def _label(file: str, index: int, entry: PluginEntry) -> str:
@@ -199,11 +218,6 @@ def _check_entries(
     yield from _check_topics(file, entries)
     if check_folders:
         yield from _check_folders(file, entries, base)
-    if document.general.update_from:
-        yield (
-            f"{file}: general: update_from {document.general.update_from!r}: "
-            "downloading plans is not supported yet; remove it to run this plan"
-        )
 
 
 def _check_unique(file: str, entries: tuple[PluginEntry, ...]) -> Iterator[str]:

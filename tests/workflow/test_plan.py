@@ -277,3 +277,26 @@ def test_plan_missing_file_is_named(tmp_path: Path) -> None:
     [problem] = problems_of(tmp_path / "absent.toml")
 
     assert problem.endswith("absent.toml: no such plan file")
+
+
+def test_plan_decoding_reports_a_problem_in_every_plugin(tmp_path: Path) -> None:
+    entries = [
+        plugin_entry("a", visible_in_ui="yes"),
+        plugin_entry("b", run_async=3),
+        plugin_entry("c", "BAD ROUTE"),
+    ]
+
+    problems = problems_of(write_plan(tmp_path, entries, make_folders=False))
+
+    assert [problem.split(":")[1].strip() for problem in problems] == [
+        "plugins[0] (a)", "plugins[1] (b)", "plugins[2] (c)",
+    ]
+    assert "visible_in_ui: Expected `bool`, got `str`" in problems[0]
+
+
+def test_plan_update_from_is_accepted_and_kept(tmp_path: Path) -> None:
+    general = {"product_family": "x", "execution_plan_version": "1", "update_from": "s3://plans"}
+
+    plan = load_plan(write_plan(tmp_path, [plugin_entry("a")], general=general))
+
+    assert plan.general.update_from == "s3://plans"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +90,12 @@ def _import(name: str, path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise PluginError(f"{path}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
+    # Registered like any import: Litestar resolves a route handler's annotations
+    # through sys.modules[handler.__module__].
+    sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
+        del sys.modules[spec.name]
         raise PluginError(f"{path}: failed to import: {exc!r}") from exc
     return module

@@ -17,7 +17,7 @@ from api.inspection import health_handler, workflow_router
 from api.options import with_options
 from api.resources import resource_router
 from api.static import static_routes
-from api.websocket import websocket_handler
+from api.websocket import Sessions, websocket_handler
 from workflow.backends import open_backend
 from workflow.engine import Engine
 from workflow.errors import PluginError
@@ -55,11 +55,13 @@ def _plugin_routers(plugins: Iterable[Plugin]) -> list[Router]:
     ]
 
 
-def _routes(engine: Engine, settings: Settings, access: AccessPolicy) -> list[Route]:
+def _routes(
+    engine: Engine, settings: Settings, access: AccessPolicy, sessions: Sessions
+) -> list[Route]:
     return [
         workflow_router(engine),
         health_handler(engine),
-        websocket_handler(engine, settings, access),
+        websocket_handler(engine, settings, access, sessions),
         *(resource_router(store) for store in engine.records.values()),
         *_plugin_routers(engine.plugins.values()),
         *static_routes(engine.plan, settings.web_root),
@@ -70,7 +72,7 @@ def create_app(settings: Settings) -> Litestar:
     """Build the application for ``settings``; the engine starts with the app.
 
     Raises PlanError or PluginError when the plan or a plugin cannot be loaded.
-    The engine is at ``app.state.engine``.
+    The engine is at ``app.state.engine``, the WebSocket sessions at ``app.state.sessions``.
     """
     plan = load_plan(settings.plan)
     engine = Engine(
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> Litestar:
         plugins=load_plugins(plan),
     )
     access = AccessPolicy(settings)
+    sessions = Sessions()
     openapi = OpenAPIConfig(
         title=f"{plan.general.product_family} workflow",
         version=plan.version,
@@ -86,9 +89,9 @@ def create_app(settings: Settings) -> Litestar:
         components=access.components(),
     )
     app = Litestar(
-        route_handlers=_routes(engine, settings, access),
+        route_handlers=_routes(engine, settings, access, sessions),
         on_startup=[engine.start],
-        on_shutdown=[engine.close],
+        on_shutdown=[sessions.close_all, engine.close],
         guards=[access],
         exception_handlers=EXCEPTION_HANDLERS,
         after_exception=[log_unexpected],
@@ -96,7 +99,7 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=openapi,
         plugins=[ClosedStructSchemas(store.struct for store in engine.records.values())],
         logging_config=None,
-        state=State({"engine": engine}),
+        state=State({"engine": engine, "sessions": sessions}),
     )
     access.document(app)
     return app

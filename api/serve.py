@@ -1,24 +1,62 @@
-"""``workflow serve``: the application under uvicorn, configured from flags and environment."""
+"""``workflow serve``: the application under uvicorn, configured from flags and environment.
+
+On SIGTERM or SIGINT the server stops accepting, closes every WebSocket with
+1001 (going away), lets requests in flight finish for a few seconds, stops
+the engine and exits 0: a stop on request is a normal end.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import signal
+import socket
+from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
 from api.app import create_app
+from api.websocket import Sessions
 from workflow.errors import PlanError, PluginError
 from workflow.settings import Settings, SettingsError, load_settings
 
-__all__ = ["run_serve", "uvicorn_options"]
+__all__ = ["GracefulServer", "run_serve", "uvicorn_options"]
 
 #: Frames up to this many times the frame limit reach the app, which refuses them
 #: politely (ProtocolError); larger ones make uvicorn close the connection (1009).
 FRAME_HEADROOM = 4
+#: Seconds requests in flight get to finish once a stop is asked for.
+SHUTDOWN_GRACE = 3.0
 
 logger = logging.getLogger(__name__)
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, closing the app's WebSockets with 1001 before it shuts connections down.
+
+    uvicorn's own shutdown closes them with 1012 (service restart) and only
+    then tells the app, so the app closes them first.
+    """
+
+    def __init__(self, config: uvicorn.Config, sessions: Sessions) -> None:
+        super().__init__(config)
+        self._sessions = sessions
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, close the WebSockets, then shut down as uvicorn does."""
+        for server in self.servers:
+            server.close()
+        await self._sessions.close_all()
+        await super().shutdown(sockets)
+
+
+def _exit_stopped(signum: int, _: FrameType | None) -> NoReturn:
+    # uvicorn raises the signal that stopped it again once it is done, which
+    # would end the process by that signal; a stop on request ends it with 0.
+    logger.info("serve: stopped by %s", signal.Signals(signum).name)
+    raise SystemExit(0)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, object]:
@@ -38,6 +76,7 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
         "ws_ping_timeout": settings.ws_ping_timeout or None,
         "log_config": None,
         "lifespan": "on",
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE,
     }
 
 
@@ -59,5 +98,8 @@ def run_serve(args: argparse.Namespace) -> int:
         "serving %s on http://%s:%d (backend %s)",
         settings.plan, settings.host, settings.port, app.state.engine.backend.name,
     )
-    uvicorn.run(app, **uvicorn_options(settings))  # type: ignore[arg-type]
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_stopped)
+    config = uvicorn.Config(app, **uvicorn_options(settings))  # type: ignore[arg-type]
+    GracefulServer(config, app.state.sessions).run()
     return 0

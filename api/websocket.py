@@ -1,250 +1,75 @@
-"""The live topic stream at ``/ws``: subscribe, unsubscribe and publish over text frames.
+"""The live topic stream at ``/ws``: the handshake, and every session this process serves.
 
-Each client gets a bounded send queue that the bus fills without waiting and
-one writer task drains, so a slow client never holds up a publisher or the
-other clients.  When its queue is full the client is dropped with close code
-1013 (try again later) and may reconnect; its memory is freed at once.
-Deliveries are the envelopes as the bus encoded them, sent as they are.
+Close codes a client may see:
+
+- 1008 at the handshake: a foreign origin, or a wrong or missing token;
+- 1013 when it reads so slowly that its send queue fills (reconnect, catch up over REST);
+- 1001 when the server shuts down;
+- 1009 from uvicorn for a frame over four times the frame limit;
+- 1011 from uvicorn when it stops answering pings.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 from litestar.handlers import WebsocketRouteHandler
 
 from api.access import AccessPolicy
+from api.session import CLOSE_TIMEOUT, CLOSE_TOO_SLOW, Session, is_rfc3339
 from workflow.engine import Engine
-from workflow.errors import BackendUnavailable, CompletionRefused
-from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
 from workflow.settings import Settings
-from workflow.topics import ENGINE_TOPICS, PROTOCOL_ERROR, is_valid_topic
 
-__all__ = ["CLOSE_TOO_SLOW", "Session", "websocket_handler"]
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "CLOSE_POLICY",
+    "CLOSE_TOO_SLOW",
+    "Session",
+    "Sessions",
+    "is_rfc3339",
+    "websocket_handler",
+]
 
-CLOSE_TOO_SLOW = 1013
 CLOSE_POLICY = 1008
-CLOSE_TIMEOUT = 2.0
-MAX_TOPICS = 256
-MAX_NAME = 128
+CLOSE_GOING_AWAY = 1001
 
 logger = logging.getLogger(__name__)
 
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)")
-_encode = msgspec.json.encode
 
+class Sessions:
+    """The sessions this process serves, so that a shutdown can close them all."""
 
-class _Publish(msgspec.Struct):
-    """The JSON of a ``publish-json:`` frame; unknown keys are ignored."""
+    def __init__(self) -> None:
+        self._running: dict[Session, asyncio.Task[Any]] = {}
 
-    topic: str
-    payload: Any = ""
-    publisher_name: str | None = None
-    timestamp: str | None = None
+    def __len__(self) -> int:
+        return len(self._running)
 
-
-_decode_publish = msgspec.json.Decoder(_Publish).decode
-
-
-def is_rfc3339(text: str) -> bool:
-    """Tell whether ``text`` is an RFC 3339 date-time that names a real instant."""
-    if _RFC3339.fullmatch(text) is None:
-        return False
-    try:
-        datetime.fromisoformat(text.upper())
-    except ValueError:
-        return False
-    return True
-
-
-class Session:
-    """One connected client: its name, its subscriptions, its send queue and writer."""
-
-    def __init__(
-        self,
-        socket: WebSocket[Any, Any, Any],
-        engine: Engine,
-        *,
-        name: str,
-        can_publish: bool,
-        max_frame_size: int,
-        queue_size: int,
-    ) -> None:
-        self.name = name
-        self.topics: set[str] = set()
-        self._socket = socket
-        self._engine = engine
-        self._can_publish = can_publish
-        self._max_frame_size = max_frame_size
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_size)
-        self._writer: asyncio.Task[None] | None = None
-        self.overflowed = False
-        self._commands = {
-            "register-name": self._register,
-            "subscribe": self._subscribe,
-            "unsubscribe": self._unsubscribe,
-            "publish-json": self._publish,
-        }
-
-    def deliver(self, data: bytes) -> None:
-        """Queue one encoded envelope; a full queue drops the client (never blocks)."""
-        if self.overflowed:
-            return
+    async def serve(self, session: Session) -> None:
+        """Run ``session`` to its end, known to this registry meanwhile."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[session] = task
         try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self._overflow()
-
-    async def run(self) -> None:
-        """Serve the client until it leaves or falls too far behind; then clean up."""
-        self._writer = asyncio.create_task(self._write(), name=f"ws-writer {self.name}")
-        reader = asyncio.create_task(self._read(), name=f"ws-reader {self.name}")
-        try:
-            await asyncio.wait({reader, self._writer}, return_when=asyncio.FIRST_COMPLETED)
+            await session.run()
         finally:
-            for task in (reader, self._writer):
-                task.cancel()
-            for outcome in await asyncio.gather(reader, self._writer, return_exceptions=True):
-                self._log_failure(outcome)
-            await self._unsubscribe_all()
-        if self.overflowed:
-            await self._close(CLOSE_TOO_SLOW, "send queue full: reading too slowly")
+            del self._running[session]
 
-    def refuse(self, reason: str) -> None:
-        """Tell this client alone, on ``ProtocolError``, what was wrong."""
-        self.deliver(_encode(Envelope(ENGINE_PUBLISHER, PROTOCOL_ERROR, reason, timestamp())))
-
-    async def handle(self, frame: str) -> None:
-        """Act on one text frame, or refuse it."""
-        if len(frame) * 4 > self._max_frame_size and len(frame.encode()) > self._max_frame_size:
-            self.refuse(f"frame of {len(frame.encode())} bytes is over the limit of "
-                        f"{self._max_frame_size} bytes; nothing was done")
+    async def close_all(self) -> None:
+        """Close every session with 1001 (going away); wait a moment for them to end."""
+        if not self._running:
             return
-        command, colon, argument = frame.partition(":")
-        action = self._commands.get(command) if colon else None
-        if action is None:
-            self.refuse(f"cannot understand frame {frame[:60]!r}: expected register-name:, "
-                        "subscribe:, unsubscribe: or publish-json:")
-            return
-        try:
-            await action(argument)
-        except BackendUnavailable as exc:
-            logger.warning("client %s: %s failed: %s", self.name, command, exc)
-            self.refuse(f"{command}: the backend is unavailable, retry later: {exc}")
-
-    def _log_failure(self, outcome: object) -> None:
-        # A client that went away shows up as a disconnect or an OSError; anything else is ours.
-        gone = isinstance(outcome, WebSocketDisconnect | OSError)
-        if isinstance(outcome, Exception) and not gone:
-            logger.error("client %s: connection failed", self.name, exc_info=outcome)
-
-    def _overflow(self) -> None:
-        self.overflowed = True
-        while not self._queue.empty():
-            self._queue.get_nowait()
-        if self._writer is not None:
-            self._writer.cancel()  # it may be stuck sending to the slow client
-
-    async def _read(self) -> None:
-        while True:
-            event = await self._socket.receive()
-            if event["type"] == "websocket.disconnect":
-                return
-            text: str | None = event.get("text")  # type: ignore[assignment]
-            if text is None:
-                self.refuse("binary frames are not understood; send text frames")
-            else:
-                await self.handle(text)
-
-    async def _write(self) -> None:
-        while True:
-            data = await self._queue.get()
-            await self._socket.send_text(data)
-
-    async def _register(self, name: str) -> None:
-        name = name.strip()
-        if not name or len(name) > MAX_NAME or not name.isprintable():
-            self.refuse(f"register-name: expected 1 to {MAX_NAME} printable characters")
-            return
-        logger.info("client %s: registered as %s", self.name, name)
-        self.name = name
-
-    async def _subscribe(self, topic: str) -> None:
-        if not self._check_topic("subscribe", topic) or topic in self.topics:
-            return
-        if len(self.topics) >= MAX_TOPICS:
-            self.refuse(f"subscribe: {topic}: a client may hold at most {MAX_TOPICS} topics")
-            return
-        await self._engine.bus.subscribe(topic, self)
-        self.topics.add(topic)
-        logger.debug("client %s: subscribed to %s", self.name, topic)
-
-    async def _unsubscribe(self, topic: str) -> None:
-        if self._check_topic("unsubscribe", topic) and topic in self.topics:
-            self.topics.discard(topic)
-            await self._engine.bus.unsubscribe(topic, self)
-
-    async def _publish(self, text: str) -> None:
-        envelope = self._envelope(text)
-        if envelope is None:
-            return
-        try:
-            # Shielded: a completion already stored must still be announced if we are cancelled.
-            await asyncio.shield(self._engine.publish(envelope))
-        except CompletionRefused as exc:
-            logger.info("client %s: %s refused: %s", self.name, envelope.topic, exc)
-            self.refuse(f"{envelope.topic}: {exc}")
-
-    def _envelope(self, text: str) -> Envelope | None:
-        try:
-            frame = _decode_publish(text)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            self.refuse(f"publish-json: expected a JSON object with topic and payload: {exc}")
-            return None
-        if not self._check_topic("publish-json", frame.topic):
-            return None
-        if frame.topic in ENGINE_TOPICS:
-            self.refuse(f"publish-json: {frame.topic} is published by the engine only")
-            return None
-        if not self._can_publish:
-            self.refuse("publish-json: this server needs its access token to publish")
-            return None
-        payload = frame.payload if isinstance(frame.payload, str) else encode_json(frame.payload)
-        stamp = frame.timestamp if frame.timestamp and is_rfc3339(frame.timestamp) else timestamp()
-        return Envelope(frame.publisher_name or self.name, frame.topic, payload, stamp)
-
-    def _check_topic(self, command: str, topic: Any) -> bool:
-        if isinstance(topic, str) and is_valid_topic(topic):
-            return True
-        self.refuse(f"{command}: invalid topic {str(topic)[:60]!r}: expected 1 to 128 "
-                    "letters, digits or _ . : / -")
-        return False
-
-    async def _unsubscribe_all(self) -> None:
-        for topic in list(self.topics):
-            try:
-                await self._engine.bus.unsubscribe(topic, self)
-            except BackendUnavailable as exc:
-                logger.warning("client %s: cannot unsubscribe %s: %s", self.name, topic, exc)
-        self.topics.clear()
-
-    async def _close(self, code: int, reason: str) -> None:
-        logger.warning("client %s: closing (%d): %s", self.name, code, reason)
-        # A slow client's transport may not take even the close frame: do not wait for it.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._socket.close(code, reason), CLOSE_TIMEOUT)
+        logger.info("closing %d WebSocket clients: server shutting down", len(self._running))
+        for session in list(self._running):
+            session.stop(CLOSE_GOING_AWAY, "server shutting down")
+        await asyncio.wait(list(self._running.values()), timeout=CLOSE_TIMEOUT * 2)
 
 
 def websocket_handler(
-    engine: Engine, settings: Settings, access: AccessPolicy
+    engine: Engine, settings: Settings, access: AccessPolicy, sessions: Sessions
 ) -> WebsocketRouteHandler:
     """Return the ``/ws`` handler serving ``engine``'s topics."""
 
@@ -266,7 +91,7 @@ def websocket_handler(
         )
         logger.info("client %s: connected", session.name)
         try:
-            await session.run()
+            await sessions.serve(session)
         finally:
             logger.info("client %s: disconnected", session.name)
 

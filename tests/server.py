@@ -61,6 +61,13 @@ class ServerProcess:
             self.process.wait()
         self.process = None
 
+    def wait(self, timeout: float) -> int:
+        """Wait at most ``timeout`` seconds for the server to exit by itself; its exit code."""
+        assert self.process is not None
+        code = self.process.wait(timeout=timeout)
+        self.process = None
+        return code
+
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from api.websocket import CLOSE_TOO_SLOW, Session, is_rfc3339
+from api.websocket import CLOSE_GOING_AWAY, CLOSE_TOO_SLOW, Session, Sessions, is_rfc3339
 from tests.api.conftest import Stream, engine_of
 from workflow.backends import MemoryBackend
 from workflow.engine import Engine
@@ -272,3 +272,22 @@ async def test_ws_slow_client_is_dropped_without_slowing_the_others(plan_path: P
     assert socket.closed is not None and socket.closed[0] == CLOSE_TOO_SLOW
     assert len(fast.received) == 10
     assert engine.bus.topics() == ["flood"] and slow.topics == set()
+
+
+async def test_ws_sessions_close_all_closes_every_client_with_1001(plan_path: Path) -> None:
+    engine = Engine(load_plan(plan_path), MemoryBackend())
+    sessions, sockets = Sessions(), [StuckSocket(), StuckSocket()]
+    clients = [Session(socket, engine, name=f"c{n}", can_publish=True,  # type: ignore[arg-type]
+                       max_frame_size=65536, queue_size=4) for n, socket in enumerate(sockets)]
+    for client in clients:
+        await client.handle("subscribe:news")
+    served = [asyncio.create_task(sessions.serve(client)) for client in clients]
+    await asyncio.sleep(0)
+
+    await asyncio.wait_for(sessions.close_all(), timeout=5)
+
+    assert all(task.done() for task in served)
+    assert [socket.closed[0] if socket.closed else None for socket in sockets] == [
+        CLOSE_GOING_AWAY, CLOSE_GOING_AWAY
+    ]
+    assert len(sessions) == 0 and engine.bus.topics() == []

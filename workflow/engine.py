@@ -18,7 +18,13 @@ import msgspec
 
 from workflow.backends import Backend
 from workflow.bus import Bus
-from workflow.errors import CompletionNotApplicable, PluginError, RunExists, UnknownRun
+from workflow.errors import (
+    CompletionNotApplicable,
+    InvalidCompletion,
+    PluginError,
+    RunExists,
+    UnknownRun,
+)
 from workflow.machine import WorkflowMachine
 from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
 from workflow.plan import FINISHED, Plan
@@ -147,6 +153,7 @@ class Engine:
         for _ in range(MAX_ATTEMPTS):
             run = await self.get_run(completion.run)
             advanced = apply_completion(self.machine, run, completion)
+            self._check_with_plugin(run.state, completion)
             if await self.backend.replace_run(run.id, _encode(advanced), expected_seq=run.seq):
                 logger.info(
                     "run %s: %s -> %s on %s (%s, by %s)", run.id, run.state, advanced.state,
@@ -158,6 +165,15 @@ class Engine:
         raise CompletionNotApplicable(
             f"run {completion.run!r} kept changing while {completion.topic!r} was applied; retry"
         )
+
+    def _check_with_plugin(self, state: str, completion: Completion) -> None:
+        plugin = self.plugins.get(state)
+        if plugin is None or plugin.check_completion is None:
+            return
+        try:
+            plugin.check_completion(completion)
+        except ValueError as exc:
+            raise InvalidCompletion(f"{state} refuses {completion.status!r}: {exc}") from exc
 
     async def record_failure(self, run: Run, reason: str, publisher: str) -> Run | None:
         """Write a failed step into ``run``'s history, unless the run has moved on since."""

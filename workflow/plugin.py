@@ -17,11 +17,13 @@ from workflow.errors import PluginError
 
 if TYPE_CHECKING:
     from workflow.plan import Step
+    from workflow.runs import Completion
     from workflow.step import StepContext
 
 __all__ = ["Plugin", "load_plugin", "read_plugin"]
 
 StepHandler = Callable[["StepContext"], Awaitable[None]]
+CompletionCheck = Callable[["Completion"], None]
 _RESOURCE = re.compile(r"[a-z0-9-]+")
 
 
@@ -33,6 +35,9 @@ class Plugin:
     its records; each gets REST CRUD under ``/api/<route>/<resource>``.
     ``on_enter`` is a coroutine the engine runs when a run enters the step.
     ``route_handlers`` are extra Litestar handlers mounted under ``/api/<route>``.
+    ``check_completion`` sees the step's completion before it is applied and
+    refuses it by raising ValueError with the reason (a terms step that must
+    be accepted, say); the sender is told the reason and the run stays.
     """
 
     name: str
@@ -40,6 +45,7 @@ class Plugin:
     resources: Mapping[str, type[msgspec.Struct]] = field(default_factory=dict)
     on_enter: StepHandler | None = None
     route_handlers: Sequence[Any] = ()
+    check_completion: CompletionCheck | None = None
 
     def __post_init__(self) -> None:
         for resource, struct in self.resources.items():

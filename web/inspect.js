@@ -16,7 +16,8 @@ const WATCHED = [
   "ProtocolError",
 ];
 const RUN_FIELDS = ["id", "state", "status", "seq", "plan_version", "started_at", "updated_at"];
-const HISTORY_FIELDS = ["from", "to", "event", "status", "publisher", "at"];
+// `error` is there only for a failed server-side step: the reason it gave.
+const HISTORY_FIELDS = ["from", "to", "event", "status", "publisher", "at", "error"];
 
 const byId = (id) => document.getElementById(id);
 
@@ -27,6 +28,12 @@ function renderRow(values) {
     cell.textContent = value === null || value === undefined ? "" : String(value);
     row.append(cell);
   }
+  return row;
+}
+
+function renderHistoryRow(entry, index) {
+  const row = renderRow([index + 1, ...HISTORY_FIELDS.map((field) => entry[field])]);
+  row.classList.toggle("failed", Boolean(entry.error));
   return row;
 }
 
@@ -110,9 +117,7 @@ class Inspector {
   renderRun(run, graph) {
     const summary = RUN_FIELDS.map((field) => renderRow([field, run[field]]));
     byId("run-summary").tBodies[0].replaceChildren(...summary);
-    const history = (run.history ?? []).map((entry, index) =>
-      renderRow([index + 1, ...HISTORY_FIELDS.map((field) => entry[field])]),
-    );
+    const history = (run.history ?? []).map(renderHistoryRow);
     byId("history-table").tBodies[0].replaceChildren(...history);
     byId("run-graph").textContent = graph;
     this.renderPlan(run.state);

@@ -11,7 +11,7 @@ from typing import Any
 
 from workflow.errors import PlanError, PluginError
 from workflow.machine import WorkflowMachine
-from workflow.plan import Plan, load_plan
+from workflow.plan import Plan, Step, load_plan
 from workflow.plugin import load_plugin
 from workflow.scaffold import (
     NewPlugin,
@@ -59,6 +59,12 @@ def graph(args: argparse.Namespace) -> int:
 def new_plugin(args: argparse.Namespace) -> int:
     """Create a plugin folder from templates and print (or add) its plan entry."""
     plugins_dir, plan = Path(args.plugins_dir), Path(args.plan)
+    if args.after and not args.add_to_plan:
+        print(
+            "workflow new-plugin: --after places the step in the plan: add --add-to-plan",
+            file=sys.stderr,
+        )
+        return 1
     try:
         resources = tuple(parse_resource(spec) for spec in args.resource)
         new = NewPlugin(args.name, args.route, resources, args.headless)
@@ -89,7 +95,21 @@ def _plugin_problems(plan: Plan) -> list[str]:
             load_plugin(step)
         except PluginError as exc:
             problems.append(str(exc))
+        problems.extend(_page_problems(plan, step))
     return problems
+
+
+def _page_problems(plan: Plan, step: Step) -> list[str]:
+    """A visible step needs its page pair; say which file is missing."""
+    if not step.visible_in_ui:
+        return []
+    pages = [step.folder / "web" / f"step-{step.route}.{kind}" for kind in ("html", "js")]
+    return [
+        f"{plan.path.name}: {step.name}: visible_in_ui is true but {page.name} is missing "
+        f"from {step.name}/web/; add the page, or set visible_in_ui = false"
+        for page in pages
+        if not page.is_file()
+    ]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -106,9 +106,9 @@ def parse_completion(topic: str, payload: str | bytes, publisher: str) -> Comple
     try:
         body = msgspec.json.decode(payload, type=_Payload)
     except msgspec.ValidationError as exc:
-        raise InvalidCompletion(f"{topic}: payload is not a completion: {exc}") from exc
+        raise InvalidCompletion(f"payload is not a completion: {exc}") from exc
     except msgspec.DecodeError as exc:
-        raise InvalidCompletion(f"{topic}: payload is not JSON: {exc}") from exc
+        raise InvalidCompletion(f"payload is not JSON: {exc}") from exc
     return Completion(topic, body.status, body.run, publisher, body.data)
 
 

@@ -70,6 +70,13 @@ def check_new(new: NewPlugin, plugins_dir: Path, plan: Path | None) -> None:
         raise ScaffoldError(f"name {new.name!r}: use lower-case letters, digits and _ only")
     if not ROUTE.fullmatch(new.route):
         raise ScaffoldError(f"--route {new.route!r}: use lower-case letters, digits and - only")
+    for kind, values in (
+        ("resource", [r for r, _ in new.resources]),
+        ("type", [t for _, t in new.resources]),
+    ):
+        repeated = sorted({value for value in values if values.count(value) > 1})
+        if repeated:
+            raise ScaffoldError(f"--resource: {kind} {repeated[0]!r} is given twice")
     if (plugins_dir / new.name).exists():
         raise ScaffoldError(f"plugin {new.name!r} exists already in {plugins_dir}")
     if plan is not None:

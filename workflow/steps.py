@@ -139,7 +139,7 @@ class StepRunner:
         except CompletionRefused as exc:
             return f"the step's completion was refused: {exc}"
         except Exception as exc:
-            logger.warning("run %s: step %s raised %r", run.id, run.state, exc)
+            logger.debug("run %s: step %s raised", run.id, run.state, exc_info=True)
             return f"{type(exc).__name__}: {exc}"
         return None if context.ended else "the step returned without completing or skipping"
 

@@ -56,12 +56,18 @@ class PluginHarness:
 
 
 @asynccontextmanager
-async def run_plugin(folder: str | Path) -> AsyncIterator[PluginHarness]:
-    """Run the plugin in ``folder`` as the only step of a plan, on the memory backend."""
+async def run_plugin(
+    folder: str | Path, *, completion_topic: str | None = None
+) -> AsyncIterator[PluginHarness]:
+    """Run the plugin in ``folder`` as the only step of a plan, on the memory backend.
+
+    ``completion_topic`` is the plan's ``completed_event_name``, for a plugin
+    whose topic is not the default one of its route.
+    """
     folder = Path(folder).resolve()
     with tempfile.TemporaryDirectory() as scratch:
         plugin = read_plugin(folder)
-        plan = load_plan(_write_plan(Path(scratch), folder, plugin))
+        plan = load_plan(_write_plan(Path(scratch), folder, plugin, completion_topic))
         step = plan.steps[0]
         engine = Engine(plan, MemoryBackend(), plugins={step.name: plugin})
         await engine.start()
@@ -71,11 +77,12 @@ async def run_plugin(folder: str | Path) -> AsyncIterator[PluginHarness]:
             await engine.close()
 
 
-def _write_plan(scratch: Path, folder: Path, plugin: Plugin) -> Path:
+def _write_plan(scratch: Path, folder: Path, plugin: Plugin, topic: str | None) -> Path:
     path = scratch / "execution_plan.toml"
+    completion = f'completed_event_name = "{topic}"\n' if topic else ""
     path.write_text(
         '[general]\nproduct_family = "plugin-test"\nexecution_plan_version = "0"\n\n'
         f'[[plugins]]\nname = "{plugin.name}"\nplugin_route = "{plugin.route}"\nversion = "0"\n'
-        f'plugin_base_path = "{folder.parent.as_posix()}"\n'
+        f'plugin_base_path = "{folder.parent.as_posix()}"\n{completion}'
     )
     return path

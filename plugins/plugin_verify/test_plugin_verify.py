@@ -1,4 +1,4 @@
-"""The device check runs by itself after provisioning, in the repository's flow."""
+"""The device check runs by itself after provisioning."""
 
 from __future__ import annotations
 
@@ -14,17 +14,42 @@ from workflow.plan import load_plan
 from workflow.plugin import load_plugin
 from workflow.runs import Completion, Run
 
-PLAN = Path(__file__).resolve().parents[2] / "execution_plan.toml"
+PLUGINS = Path(__file__).resolve().parents[1]
+PLAN = """
+[general]
+product_family = "verify-test"
+execution_plan_version = "1"
+
+[[plugins]]
+name = "plugin_provisioning"
+plugin_route = "provision"
+version = "1"
+plugin_base_path = "{plugins}"
+completed_event_name = "DeviceCompleted"
+
+[[plugins]]
+name = "plugin_verify"
+plugin_route = "verify"
+version = "1"
+plugin_base_path = "{plugins}"
+visible_in_ui = false
+
+[[plugins]]
+name = "plugin_notifications"
+plugin_route = "notifications"
+version = "1"
+plugin_base_path = "{plugins}"
+"""
 
 
 @pytest.fixture
-async def engine() -> AsyncIterator[Engine]:
-    """The repository's flow, at the provisioning step, on the memory backend."""
-    plan = load_plan(PLAN)
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    """Provisioning, the check, and the step after it, on the memory backend."""
+    path = tmp_path / "execution_plan.toml"
+    path.write_text(PLAN.format(plugins=PLUGINS.as_posix()))
+    plan = load_plan(path)
     engine = Engine(plan, MemoryBackend(), plugins={s.name: load_plugin(s) for s in plan.steps})
     await engine.start()
-    for topic in ("WelcomeCompleted", "TermsCompleted"):
-        await engine.complete(Completion(topic, "completed"))
     yield engine
     await engine.close()
 
@@ -41,7 +66,7 @@ async def test_verify_completes_when_the_device_is_on_record(engine: Engine) -> 
     await engine.record_store("provision", "device").create({"field1": "hub", "field2": True})
     await engine.complete(Completion("DeviceCompleted", "completed"))
 
-    run = await settled(engine, 4)
+    run = await settled(engine, 2)
 
     assert run.state == "plugin_notifications"
     assert (run.history[-1].event, run.history[-1].status) == ("VerifyCompleted", "completed")
@@ -51,7 +76,7 @@ async def test_verify_completes_when_the_device_is_on_record(engine: Engine) -> 
 async def test_verify_skips_after_a_skipped_provisioning(engine: Engine) -> None:
     await engine.complete(Completion("DeviceCompleted", "skipped"))
 
-    run = await settled(engine, 4)
+    run = await settled(engine, 2)
 
     assert run.state == "plugin_notifications"
     assert run.history[-1].status == "skipped"
@@ -60,7 +85,7 @@ async def test_verify_skips_after_a_skipped_provisioning(engine: Engine) -> None
 async def test_verify_fails_without_a_device_and_passes_on_retry(engine: Engine) -> None:
     await engine.complete(Completion("DeviceCompleted", "completed"))
 
-    failed = await settled(engine, 4)
+    failed = await settled(engine, 2)
     assert failed.state == "plugin_verify"
     assert failed.history[-1].error == (
         "LookupError: no Device is registered; register one, then retry this step"
@@ -69,5 +94,5 @@ async def test_verify_fails_without_a_device_and_passes_on_retry(engine: Engine)
     await engine.record_store("provision", "device").create({"field1": "hub", "field2": False})
     await engine.retry_step("default")
 
-    run = await settled(engine, 5)
+    run = await settled(engine, 3)
     assert run.state == "plugin_notifications"

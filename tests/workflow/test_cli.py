@@ -8,6 +8,7 @@ import pytest
 
 from tests.workflow.plans import plugin_entry, write_plan
 from workflow.cli import main
+from workflow.plan import load_plan
 
 
 def test_check_repository_plan_prints_one_line_summary(
@@ -16,9 +17,11 @@ def test_check_repository_plan_prints_one_line_summary(
     code = main(["check", str(repo_root / "execution_plan.toml")])
 
     out = capsys.readouterr().out
+    plan = load_plan(repo_root / "execution_plan.toml")
+    walk = " -> ".join([*(step.name for step in plan.steps), "finished"])
     assert code == 0
     assert out.count("\n") == 1
-    assert "ok, plan 1.0.0, 6 steps: plugin_welcome -> plugin_terms" in out
+    assert out.endswith(f": ok, plan {plan.version}, {len(plan.steps)} steps: {walk}\n")
 
 
 def test_check_invalid_plan_prints_every_error_one_a_line(
@@ -73,3 +76,19 @@ def test_graph_prints_mermaid_state_diagram(
 def test_graph_invalid_plan_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", str(tmp_path / "absent.toml")]) == 1
     assert "no such plan file" in capsys.readouterr().err
+
+
+def test_check_reports_a_visible_step_without_its_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_plan(
+        tmp_path, [plugin_entry("a", "a"), plugin_entry("b", "b", visible_in_ui=False)]
+    )
+    (tmp_path / "plugins" / "a" / "web").mkdir()
+    (tmp_path / "plugins" / "a" / "web" / "step-a.js").write_text("export function activate() {}")
+
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "execution_plan.toml: a: visible_in_ui is true but step-a.html is missing from a/web/; "
+        "add the page, or set visible_in_ui = false"
+    ]

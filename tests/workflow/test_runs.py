@@ -17,8 +17,17 @@ from workflow.runs import Completion, Run, apply_completion, new_run, parse_comp
 
 
 @pytest.fixture(scope="module")
-def machine(repo_root: Path) -> WorkflowMachine:
-    return WorkflowMachine(load_plan(repo_root / "execution_plan.toml"))
+def machine(tmp_path_factory: pytest.TempPathFactory) -> WorkflowMachine:
+    """An onboarding flow like the shipped one, pinned here so the shipped one may change."""
+    entries = [
+        plugin_entry("plugin_welcome", "welcome"),
+        plugin_entry("plugin_terms", "terms"),
+        plugin_entry("plugin_provisioning", "provision", completed_event_name="DeviceCompleted"),
+        plugin_entry("plugin_verify", "verify", visible_in_ui=False),
+        plugin_entry("plugin_notifications", "notifications"),
+        plugin_entry("plugin_finish", "finish"),
+    ]
+    return WorkflowMachine(load_plan(write_plan(tmp_path_factory.mktemp("plan"), entries)))
 
 
 def walk(machine: WorkflowMachine, run: Run, *steps: tuple[str, str]) -> Run:

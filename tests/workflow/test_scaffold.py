@@ -35,18 +35,18 @@ def run_tests(folder: Path, repo_root: Path) -> subprocess.CompletedProcess[str]
 def test_new_plugin_page_with_resource_passes_its_test_and_check(
     project: Path, repo_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = new_plugin(project, "plugin_network", "--route", "network", "--resource", "wifi:Wifi")
+    code = new_plugin(project, "plugin_probe", "--route", "probe", "--resource", "wifi:Wifi")
 
     out = capsys.readouterr().out
-    folder = project / "plugins" / "plugin_network"
+    folder = project / "plugins" / "plugin_probe"
     assert code == 0
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.*")) == [
         "plugin.py",
-        "test_plugin_network.py",
-        "web/step-network.html",
-        "web/step-network.js",
+        "test_plugin_probe.py",
+        "web/step-probe.html",
+        "web/step-probe.js",
     ]
-    assert '[[plugins]]\nname = "plugin_network"\nplugin_route = "network"' in out
+    assert '[[plugins]]\nname = "plugin_probe"\nplugin_route = "probe"' in out
     result = run_tests(folder, repo_root)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
@@ -57,9 +57,9 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
 
     code = new_plugin(
         project,
-        "plugin_audit",
+        "plugin_probe_check",
         "--route",
-        "audit",
+        "probe-check",
         "--headless",
         "--add-to-plan",
         "--after",
@@ -68,11 +68,11 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
 
     assert code == 0
     states = load_plan(plan).states
-    assert states[states.index("plugin_terms") + 1] == "plugin_audit"
-    assert load_plan(plan).step("plugin_audit").visible_in_ui is False  # type: ignore[union-attr]
-    assert not (project / "plugins" / "plugin_audit" / "web").exists()
+    assert states[states.index("plugin_terms") + 1] == "plugin_probe_check"
+    assert load_plan(plan).step("plugin_probe_check").visible_in_ui is False  # type: ignore[union-attr]
+    assert not (project / "plugins" / "plugin_probe_check" / "web").exists()
     assert main(["check", str(plan)]) == 0
-    result = run_tests(project / "plugins" / "plugin_audit", repo_root)
+    result = run_tests(project / "plugins" / "plugin_probe_check", repo_root)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -85,11 +85,25 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
         (["plugin_new", "--route", "New_Route"], "--route 'New_Route': use lower-case"),
         (["plugin_new", "--route", "new", "--resource", "device"], "expected NAME:Type"),
         (
+            ["plugin_new", "--route", "new", "--resource", "a:A", "--resource", "a:B"],
+            "--resource: resource 'a' is given twice",
+        ),
+        (["plugin_new", "--route", "new", "--after", "plugin_terms"], "add --add-to-plan"),
+        (
             ["plugin_new", "--route", "new", "--add-to-plan", "--after", "nope"],
             "--after 'nope': no such plugin in the plan",
         ),
     ],
-    ids=["name-taken", "route-taken", "bad-name", "bad-route", "bad-resource", "bad-after"],
+    ids=[
+        "name-taken",
+        "route-taken",
+        "bad-name",
+        "bad-route",
+        "bad-resource",
+        "twice-resource",
+        "after-alone",
+        "bad-after",
+    ],
 )
 def test_new_plugin_refusals_change_nothing(
     project: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]

@@ -3,6 +3,17 @@ import { completeOnClick, say, showRefusals } from "/shell/step-kit.js";
 const PLUGIN = "plugin_provisioning";
 const DEVICES = "/api/provision/device";
 const MAX_EVENTS = 20;
+// The device this tab registered for the default run, so that a reload shows
+// it again instead of asking for a second one.
+const REMEMBERED = "plugin_provisioning:device:default";
+const NAME_MISSING = "Enter a name for the device (spaces alone are not a name).";
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function describeFailure(response) {
   try {
@@ -18,7 +29,7 @@ async function describeFailure(response) {
 async function requestJson(appManager, url, init = {}) {
   const response = await appManager.fetch(url, init);
   if (!response.ok) {
-    throw new Error(await describeFailure(response));
+    throw new HttpError(response.status, await describeFailure(response));
   }
   return response.json();
 }
@@ -34,6 +45,27 @@ function createDevice(appManager, fields) {
 
 function fetchDevice(appManager, id) {
   return requestJson(appManager, `${DEVICES}/${encodeURIComponent(id)}`);
+}
+
+// sessionStorage may be unavailable (privacy settings): then nothing is remembered.
+function recallDeviceId() {
+  try {
+    return sessionStorage.getItem(REMEMBERED);
+  } catch {
+    return null;
+  }
+}
+
+function rememberDeviceId(id) {
+  try {
+    if (id === null) {
+      sessionStorage.removeItem(REMEMBERED);
+    } else {
+      sessionStorage.setItem(REMEMBERED, id);
+    }
+  } catch {
+    // Not remembered: a reload asks for the device again.
+  }
 }
 
 function findElements(container) {
@@ -101,16 +133,37 @@ export function activate(container, appManager) {
 
   function setDevice(record) {
     state.deviceId = record?.id ?? null;
+    rememberDeviceId(state.deviceId);
     showRecord(view, record);
     view.proceed.disabled = state.deviceId === null;
   }
 
+  async function restoreDevice(id) {
+    say(view.message, "Looking up the device you registered…");
+    try {
+      setDevice(await fetchDevice(appManager, id));
+      say(view.message, "Your device is registered. Continue when you are ready.", "ok");
+    } catch (error) {
+      if (error.status === 404) {
+        setDevice(null);
+        say(view.message, "The device you registered is no longer on record; register it again.");
+      } else {
+        say(view.message, `Could not look up your device: ${error.message}`, "error");
+      }
+    }
+  }
+
   async function register(event) {
     event.preventDefault();
+    const fields = { field1: view.name.value.trim(), field2: view.managed.checked };
+    if (fields.field1 === "") {
+      say(view.message, NAME_MISSING, "error");
+      view.name.focus();
+      return;
+    }
     view.register.disabled = true;
     say(view.message, "Registering…");
     try {
-      const fields = { field1: view.name.value.trim(), field2: view.managed.checked };
       const created = await createDevice(appManager, fields);
       setDevice(await fetchDevice(appManager, created.id));
       say(view.message, "Device registered.", "ok");
@@ -139,5 +192,9 @@ export function activate(container, appManager) {
   showRefusals(appManager, PLUGIN, view.message, onRefused);
   view.form.addEventListener("submit", register);
   completeOnButtons(appManager, view, () => state.deviceId);
+  const remembered = recallDeviceId();
+  if (remembered !== null) {
+    restoreDevice(remembered);
+  }
   return () => appManager.unregisterPlugin(PLUGIN);
 }

@@ -18,10 +18,12 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.plugin import Plugin
+from workflow.runs import Completion, Run
 from workflow.step import StepContext
 
 __all__ = [
     "BackendUnavailable",
+    "Completion",
     "CompletionNotApplicable",
     "CompletionRefused",
     "InvalidCompletion",
@@ -30,6 +32,7 @@ __all__ = [
     "Plugin",
     "PluginError",
     "RecordRefused",
+    "Run",
     "RunExists",
     "StepContext",
     "UnknownRecord",

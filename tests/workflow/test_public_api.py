@@ -18,6 +18,8 @@ def test_public_api_exports_exactly_the_plugin_surface() -> None:
 
 
 def test_public_api_errors_share_one_root() -> None:
-    errors = [getattr(workflow, name) for name in PUBLIC if name.endswith(("Error", "Refused"))]
+    exported = [getattr(workflow, name) for name in PUBLIC]
+    errors = [item for item in exported if isinstance(item, type) and issubclass(item, Exception)]
 
+    assert len(errors) == 11
     assert all(issubclass(error, workflow.WorkflowError) for error in errors)

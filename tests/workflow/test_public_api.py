@@ -21,5 +21,5 @@ def test_public_api_errors_share_one_root() -> None:
     exported = [getattr(workflow, name) for name in PUBLIC]
     errors = [item for item in exported if isinstance(item, type) and issubclass(item, Exception)]
 
-    assert len(errors) == 11
+    assert len(errors) == 12
     assert all(issubclass(error, workflow.WorkflowError) for error in errors)

@@ -12,10 +12,20 @@ export async function describeFailure(response) {
   return `${response.status} ${response.statusText}`.trim();
 }
 
-async function request(fetchFn, url) {
-  const response = await fetchFn(url);
+// An answer other than 2xx; `reason` is the status and the server's detail alone.
+export class HttpError extends Error {
+  constructor(request, status, reason) {
+    super(`${request} failed with ${reason}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+async function request(fetchFn, url, init = {}) {
+  const response = await fetchFn(url, init);
   if (!response.ok) {
-    throw new Error(`GET ${url} failed with ${await describeFailure(response)}`);
+    const reason = await describeFailure(response);
+    throw new HttpError(`${init.method ?? "GET"} ${url}`, response.status, reason);
   }
   return response;
 }
@@ -26,4 +36,9 @@ export async function getJson(fetchFn, url) {
 
 export async function getText(fetchFn, url) {
   return (await request(fetchFn, url)).text();
+}
+
+// POST without a body, for commands such as a run's retry; resolves to the response.
+export function post(fetchFn, url) {
+  return request(fetchFn, url, { method: "POST" });
 }

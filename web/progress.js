@@ -11,12 +11,15 @@ export function describeState(state) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-function describePosition(current, done, total) {
+function describePosition(current, done, total, failed) {
   if (current === null) {
     return "";
   }
   if (current.name === FINISHED) {
     return `All ${total} steps done`;
+  }
+  if (failed) {
+    return `A step failed: ${done} of ${total} steps done`;
   }
   if (isVisible(current)) {
     return `Step ${done + 1} of ${total}`;
@@ -38,7 +41,8 @@ export class Progress {
     this.list = list;
   }
 
-  show(plan, stateName) {
+  // failed: the step of stateName failed on the server and waits for a retry.
+  show(plan, stateName, { failed = false } = {}) {
     const currentIndex = plan.states.findIndex((state) => state.name === stateName);
     const current = currentIndex < 0 ? null : plan.states[currentIndex];
     const steps = plan.states
@@ -46,7 +50,7 @@ export class Progress {
       .filter(({ state }) => isVisible(state));
     const done = current ? steps.filter(({ phase }) => phase === "done").length : 0;
 
-    this.label.textContent = describePosition(current, done, steps.length);
+    this.label.textContent = describePosition(current, done, steps.length, failed);
     this.bar.max = Math.max(steps.length, 1);
     this.bar.value = done;
     this.list.replaceChildren(...steps.map((step) => this.renderStep(step)));

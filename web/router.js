@@ -1,12 +1,15 @@
 // Shows the default run's current step: loads the plugin page on start-up,
 // on SwitchRoute and on WorkflowUpdated, and tears the previous step down.
+// A server-side step that failed is shown with its reason and a retry.
+// Dispatches "step" (detail: the state name) whenever another step is shown.
 
-import { getJson, getText } from "./http.js";
+import { getJson, getText, post } from "./http.js";
 import { FINISHED, describeState, isVisible } from "./progress.js";
 import * as views from "./views.js";
 
 const SHELL_NAME = "web-shell";
 const DEFAULT_RUN = "default";
+const STEP_FAILED = "StepFailed";
 
 export function parseSwitchRoute(payload) {
   const match = /^\/?([a-z0-9-]+)\/web\/?$/.exec(String(payload).trim());
@@ -17,8 +20,19 @@ function describeError(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-export class Router {
+// The run waits in a state whose server-side step failed when its last history
+// entry carries the step's error and left it in that state.
+export function findStepFailure(run) {
+  const last = run?.history?.at(-1);
+  if (run?.status !== "running" || !last?.error || last.to !== run.state) {
+    return null;
+  }
+  return { state: run.state, reason: String(last.error), seq: run.seq };
+}
+
+export class Router extends EventTarget {
   constructor({ container, progress, appManager, connection }) {
+    super();
     this.container = container;
     this.progress = progress;
     this.appManager = appManager;
@@ -26,6 +40,7 @@ export class Router {
     this.plan = null;
     this.lastSeq = -1;
     this.shown = null;
+    this.failure = null;
     this.generation = 0;
     this.active = null;
   }
@@ -62,7 +77,7 @@ export class Router {
     this.plan = plan;
     if (!(run.seq < this.lastSeq)) {
       this.lastSeq = run.seq;
-      this.show(run.status === "finished" ? FINISHED : run.state);
+      this.show(run.status === "finished" ? FINISHED : run.state, findStepFailure(run));
     }
   }
 
@@ -72,7 +87,10 @@ export class Router {
     if (route === null) {
       console.warn("[router] ignored SwitchRoute payload:", payload);
     } else if (state) {
-      this.show(state.name);
+      // It names the step only: whether that step failed is for WorkflowUpdated to say.
+      if (state.name !== this.shown) {
+        this.show(state.name);
+      }
     } else {
       this.sync();
     }
@@ -83,7 +101,8 @@ export class Router {
       return;
     }
     const name = update.status === "finished" ? FINISHED : update.state;
-    if (!this.findState(name)) {
+    if (update.event === STEP_FAILED || !this.findState(name)) {
+      // The update does not carry the step's reason; the run's history does.
       this.sync();
       return;
     }
@@ -104,25 +123,32 @@ export class Router {
     return this.plan?.states.find((state) => state.name === name) ?? null;
   }
 
-  async show(name) {
-    if (name === this.shown) {
+  // failure: from findStepFailure, when the step of `name` failed on the server.
+  async show(name, failure = null) {
+    if (name === this.shown && this.failure?.seq === failure?.seq) {
       return;
     }
+    if (name !== this.shown) {
+      this.dispatchEvent(new CustomEvent("step", { detail: name }));
+    }
     this.shown = name;
+    this.failure = failure;
     const generation = ++this.generation;
-    this.progress.show(this.plan, name);
+    this.progress.show(this.plan, name, { failed: failure !== null });
     await this.leaveStep();
     if (generation === this.generation) {
-      await this.enter(name, generation);
+      await this.enter(name, failure, generation);
     }
   }
 
-  async enter(name, generation) {
+  async enter(name, failure, generation) {
     const state = this.findState(name);
     if (name === FINISHED) {
       this.render(views.renderFinished(), "finished", name);
     } else if (!state) {
       this.showFailure(name, name, "The server named a step that is not in the plan.");
+    } else if (failure) {
+      this.showStepFailed(state, failure);
     } else if (!isVisible(state)) {
       this.render(views.renderWorking(describeState(state)), "working", name);
     } else {
@@ -179,6 +205,26 @@ export class Router {
     }
     // A page that forgot to unregister must not keep its subscriptions.
     this.appManager.unregisterPlugin(step.name);
+  }
+
+  showStepFailed(state, failure) {
+    const retry = () => this.retryStep(failure);
+    const node = views.renderStepFailed(describeState(state), failure.reason, retry);
+    this.render(node, "failed", state.name);
+  }
+
+  // Resolves to null once the server runs the step again, else to why it does not.
+  async retryStep(failure) {
+    try {
+      await post(this.appManager.fetch, `/api/workflow/runs/${DEFAULT_RUN}/retry`);
+    } catch (error) {
+      return `The server did not run the step again: ${error.reason ?? describeError(error)}`;
+    }
+    // Unless the retry has already failed again or moved on: back to "Working…".
+    if (this.failure === failure) {
+      this.show(failure.state);
+    }
+    return null;
   }
 
   render(node, view, name) {

@@ -33,6 +33,39 @@ export function renderWorking(label) {
   );
 }
 
+function setMessage(node, text, tone) {
+  node.textContent = text;
+  node.className = `message message-${tone}`;
+}
+
+// A server-side step failed: which one, the reason the server recorded, and a
+// retry. onRetry() resolves to null once the server has taken the retry (the
+// router then shows "Working…"), else to the text of its refusal, shown here.
+export function renderStepFailed(label, reason, onRetry) {
+  const retry = element("button", "Try again", { type: "button", id: "step-failed-retry" });
+  const status = element("p", "", { id: "step-failed-message", class: "message", role: "status" });
+  retry.addEventListener("click", async () => {
+    retry.disabled = true;
+    setMessage(status, "Asking the server to run the step again…", "info");
+    const refusal = await onRetry();
+    if (refusal !== null) {
+      setMessage(status, refusal, "error");
+      retry.disabled = false;
+    }
+  });
+  const actions = element("div", "", { class: "actions" });
+  actions.append(retry);
+  return panel(
+    "step-failed",
+    element("h2", `${label} did not finish`),
+    element("p", `The step “${label}” failed on the server. The reason it gave:`),
+    element("p", reason, { id: "step-failed-reason", class: "failure-reason", role: "alert" }),
+    element("p", "Put right what the reason names, then try again.", { class: "muted" }),
+    actions,
+    status,
+  );
+}
+
 export function renderFinished() {
   return panel(
     "workflow-finished",

@@ -1,4 +1,4 @@
-"""A private ``redis-server`` for the tests: a free loopback port, no persistence."""
+"""A private ``redis-server`` for the tests: a free loopback port, persistent only if asked."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def free_port() -> int:
 class RedisServer:
     """One redis-server process this test session started, and may stop and start again."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, durable: bool = False) -> None:
         executable = shutil.which("redis-server")
         if executable is None:
             raise RuntimeError(
@@ -31,6 +31,7 @@ class RedisServer:
         self.executable = executable
         self.workdir = workdir
         self.port = free_port()
+        self.durable = durable
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -38,10 +39,15 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        """Start the server on its port and wait until it accepts connections."""
+        """Start the server on its port and wait until it accepts connections.
+
+        A durable server writes every change to its append-only file, so what
+        it held before a stop is there again after the next start.
+        """
         args = [
             self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+            "--save", "", "--appendonly", "yes" if self.durable else "no",
+            "--appendfsync", "always", "--dir", str(self.workdir),
             "--logfile", str(self.workdir / "redis.log"),
         ]
         self.process = subprocess.Popen(args)

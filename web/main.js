@@ -2,23 +2,22 @@
 
 import { createAppManager, readAccessToken } from "./app-manager.js";
 import { Connection, buildSocketUrl, createClientName } from "./connection.js";
+import { Notice } from "./notice.js";
 import { Progress } from "./progress.js";
 import { Router } from "./router.js";
+import { describe, isMovedOnRefusal } from "./step-kit.js";
 import { showConnectionStatus } from "./views.js";
 
-const NOTICE_MS = 8000;
-
-function showProtocolErrors(appManager, element) {
-  let timer = null;
+function showProtocolErrors(appManager, router, notice) {
   appManager.subscribe("web-shell", "ProtocolError", (payload) => {
-    const text = typeof payload === "string" ? payload : JSON.stringify(payload);
-    element.textContent = `The server refused a message: ${text}`;
-    element.hidden = false;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      element.hidden = true;
-    }, NOTICE_MS);
+    if (isMovedOnRefusal(payload)) {
+      // Another tab or client was first: no error, just show where the run is.
+      router.sync();
+    } else {
+      notice.show(`The server refused a message: ${describe(payload)}`);
+    }
   });
+  router.addEventListener("step", () => notice.clear());
 }
 
 function startShell() {
@@ -35,7 +34,7 @@ function startShell() {
 
   document.getElementById("inspect-link").search = location.search;
   showConnectionStatus(connection, document.getElementById("connection-status"));
-  showProtocolErrors(appManager, document.getElementById("shell-notice"));
+  showProtocolErrors(appManager, router, new Notice(document.getElementById("shell-notice")));
   connection.connect();
   router.start();
   // Handy from the browser console and for browser tests.

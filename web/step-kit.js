@@ -3,6 +3,7 @@
 // completion. Text goes in through textContent only.
 
 export const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
+export const MOVED_ON = "This step was already done elsewhere (another tab?). Following along…";
 
 const COMPLETED = Object.freeze({ status: "completed" });
 
@@ -17,11 +18,23 @@ export function describe(payload) {
   return typeof payload === "string" ? payload : JSON.stringify(payload);
 }
 
+// A refusal that only says the run has moved on, e.g. another tab completed
+// the step first. No error: the shell follows the run to its current step.
+export function isMovedOnRefusal(payload) {
+  return /is in state|is finished/.test(describe(payload));
+}
+
 // When the server refuses the plugin's step (a ProtocolError), show why in
-// message and call onRefused(payload), e.g. to enable the buttons again.
+// message and call onRefused(payload), e.g. to enable the buttons again. A
+// refusal because the run moved on is no error: the shell is about to show
+// the run's current step instead.
 export function showRefusals(appManager, plugin, message, onRefused = () => {}) {
   appManager.subscribe(plugin, "ProtocolError", (payload) => {
-    say(message, `The server refused the step: ${describe(payload)}`, "error");
+    if (isMovedOnRefusal(payload)) {
+      say(message, MOVED_ON);
+    } else {
+      say(message, `The server refused the step: ${describe(payload)}`, "error");
+    }
     onRefused(payload);
   });
 }

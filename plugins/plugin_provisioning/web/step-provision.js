@@ -7,6 +7,7 @@ const MAX_EVENTS = 20;
 // it again instead of asking for a second one.
 const REMEMBERED = "plugin_provisioning:device:default";
 const NAME_MISSING = "Enter a name for the device (spaces alone are not a name).";
+const DEVICE_GONE = "The device you registered is gone from the records; register it again.";
 
 class HttpError extends Error {
   constructor(status, message) {
@@ -127,34 +128,47 @@ function completeOnButtons(appManager, view, deviceId) {
   });
 }
 
-export function activate(container, appManager) {
-  const view = findElements(container);
-  const state = { deviceId: null };
-
-  function setDevice(record) {
-    state.deviceId = record?.id ?? null;
-    rememberDeviceId(state.deviceId);
-    showRecord(view, record);
-    view.proceed.disabled = state.deviceId === null;
+// The page's one device: shown, remembered across reloads, and what Continue sends.
+class DeviceStep {
+  constructor(appManager, view) {
+    this.appManager = appManager;
+    this.view = view;
+    this.deviceId = null;
   }
 
-  async function restoreDevice(id) {
+  setDevice(record) {
+    this.deviceId = record?.id ?? null;
+    rememberDeviceId(this.deviceId);
+    showRecord(this.view, record);
+    this.view.proceed.disabled = this.deviceId === null;
+  }
+
+  async restore(id) {
+    const { view } = this;
+    // Registering meanwhile would race the lookup for what the page shows.
+    view.register.disabled = true;
     say(view.message, "Looking up the device you registered…");
     try {
-      setDevice(await fetchDevice(appManager, id));
+      this.setDevice(await fetchDevice(this.appManager, id));
       say(view.message, "Your device is registered. Continue when you are ready.", "ok");
     } catch (error) {
-      if (error.status === 404) {
-        setDevice(null);
-        say(view.message, "The device you registered is no longer on record; register it again.");
-      } else {
-        say(view.message, `Could not look up your device: ${error.message}`, "error");
-      }
+      this.showLookupFailure(error);
+    } finally {
+      view.register.disabled = false;
     }
   }
 
-  async function register(event) {
-    event.preventDefault();
+  showLookupFailure(error) {
+    if (error.status === 404) {
+      this.setDevice(null);
+      say(this.view.message, DEVICE_GONE);
+    } else {
+      say(this.view.message, `Could not look up your device: ${error.message}`, "error");
+    }
+  }
+
+  async register() {
+    const { view } = this;
     const fields = { field1: view.name.value.trim(), field2: view.managed.checked };
     if (fields.field1 === "") {
       say(view.message, NAME_MISSING, "error");
@@ -164,8 +178,8 @@ export function activate(container, appManager) {
     view.register.disabled = true;
     say(view.message, "Registering…");
     try {
-      const created = await createDevice(appManager, fields);
-      setDevice(await fetchDevice(appManager, created.id));
+      const created = await createDevice(this.appManager, fields);
+      this.setDevice(await fetchDevice(this.appManager, created.id));
       say(view.message, "Device registered.", "ok");
     } catch (error) {
       say(view.message, `Could not register the device: ${error.message}`, "error");
@@ -174,27 +188,34 @@ export function activate(container, appManager) {
     }
   }
 
-  function onDeviceUpdated(update) {
-    addEvent(view, update);
-    if (update?.id !== state.deviceId) {
-      return;
+  handleUpdated(update) {
+    addEvent(this.view, update);
+    if (update?.id === this.deviceId) {
+      this.setDevice(update.status === "deleted" ? null : update.record);
     }
-    setDevice(update.status === "deleted" ? null : update.record);
   }
 
-  function onRefused() {
-    view.proceed.disabled = state.deviceId === null;
-    view.skip.disabled = false;
+  handleRefused() {
+    this.view.proceed.disabled = this.deviceId === null;
+    this.view.skip.disabled = false;
   }
+}
+
+export function activate(container, appManager) {
+  const view = findElements(container);
+  const step = new DeviceStep(appManager, view);
+  const remembered = recallDeviceId();
 
   appManager.registerPlugin(PLUGIN);
-  appManager.subscribe(PLUGIN, "DeviceUpdated", onDeviceUpdated);
-  showRefusals(appManager, PLUGIN, view.message, onRefused);
-  view.form.addEventListener("submit", register);
-  completeOnButtons(appManager, view, () => state.deviceId);
-  const remembered = recallDeviceId();
+  appManager.subscribe(PLUGIN, "DeviceUpdated", (update) => step.handleUpdated(update));
+  showRefusals(appManager, PLUGIN, view.message, () => step.handleRefused());
+  view.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    step.register();
+  });
+  completeOnButtons(appManager, view, () => step.deviceId);
   if (remembered !== null) {
-    restoreDevice(remembered);
+    step.restore(remembered);
   }
   return () => appManager.unregisterPlugin(PLUGIN);
 }

@@ -185,10 +185,15 @@ def start_redis(workdir: Path) -> ManagedProcess:
 
 
 def uvicorn_argv(app: str, port: int, *, factory: bool = True) -> list[str]:
-    """Return the uvicorn command both apps run under: one worker, no deflate, no access log."""
+    """Return the bare app's uvicorn command, set up as ``workflow serve`` sets up uvicorn.
+
+    One worker, the same WebSocket implementation, permessage-deflate off, and
+    no access log (``workflow serve`` logs nothing per request at WARNING).
+    """
     argv = [
         sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1", "--ws-per-message-deflate", "false", "--no-access-log",
+        "--workers", "1", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+        "--no-access-log",
         "--log-level", "warning", "--backlog", "4096",
     ]
     return [*argv, "--factory"] if factory else argv

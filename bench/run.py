@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +36,8 @@ from bench.servers import ManagedProcess, start_redis
 
 __all__ = ["Settings", "main"]
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 APPS: tuple[AppName, AppName] = ("product", "bare")
 
 
@@ -242,19 +245,35 @@ class Bench:
                                     duration=seconds, warmup=1.0)
 
 
-def _environment(settings: Settings) -> dict[str, object]:
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
+
+def _commit() -> str | None:
+    """The checked-out commit, marked ``+dirty`` when the work tree has changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True, timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no")
+                         else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _environment(settings: Settings) -> dict[str, object]:
     packages = ["litestar", "uvicorn", "msgspec", "redis", "websockets", "httptools", "uvloop",
                 "transitions"]
     return {
+        "commit": _commit(),
         "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": len(__import__("os").sched_getaffinity(0)),
-        "packages": {name: version(name) for name in packages},
+        "cpus": len(os.sched_getaffinity(0)),
+        "packages": {name: _version(name) for name in packages},
         "settings": {key: str(value) if isinstance(value, Path) else value
                      for key, value in asdict(settings).items()},
     }

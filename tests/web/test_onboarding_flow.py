@@ -8,15 +8,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.server import ServerProcess
-
-
-async def step_shown(page: Page, state: str) -> None:
-    container = page.locator(f'#step-container[data-state="{state}"][data-view="step"]')
-    await expect(container).to_be_visible()
-
-
-async def shoot(page: Page, artifacts: Path, name: str) -> None:
-    await page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+from tests.web.steps import shoot, step_shown
 
 
 async def test_flow_walked_by_clicking_ends_finished_with_the_device_stored(

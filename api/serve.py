@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import socket
 from types import FrameType
@@ -22,7 +23,7 @@ from api.websocket import Sessions
 from workflow.errors import PlanError, PluginError
 from workflow.settings import Settings, SettingsError, load_settings
 
-__all__ = ["GracefulServer", "run_serve", "uvicorn_options"]
+__all__ = ["GracefulServer", "TokenMask", "run_serve", "uvicorn_options"]
 
 #: Frames up to this many times the frame limit reach the app, which refuses them
 #: politely (ProtocolError); larger ones make uvicorn close the connection (1009).
@@ -31,6 +32,25 @@ FRAME_HEADROOM = 4
 SHUTDOWN_GRACE = 3.0
 
 logger = logging.getLogger(__name__)
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+
+
+class TokenMask(logging.Filter):
+    """Shows ``token=`` query values as ``***`` in a log record's arguments.
+
+    uvicorn logs each WebSocket handshake and request with its query string,
+    where a browser client passes the access token.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record's text arguments; keep every record."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
 
 
 class GracefulServer(uvicorn.Server):
@@ -98,6 +118,8 @@ def run_serve(args: argparse.Namespace) -> int:
         "serving %s on http://%s:%d (backend %s)",
         settings.plan, settings.host, settings.port, app.state.engine.backend.name,
     )
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(TokenMask())
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, _exit_stopped)
     config = uvicorn.Config(app, **uvicorn_options(settings))  # type: ignore[arg-type]

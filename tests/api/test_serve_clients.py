@@ -193,3 +193,18 @@ async def test_serve_frame_over_four_times_the_limit_closes_with_1009(
     assert refusal["topic"] == "ProtocolError" and "1024" in refusal["payload"]
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert heard["payload"] == "fine"
+
+
+async def test_serve_logs_never_show_the_access_token(start_server: StartServer) -> None:
+    secret = "s3cret-" + uuid.uuid4().hex
+    server = start_server("--access-token", secret)
+    async with websockets.connect(f"{ws_url(server)}?token={secret}&lang=en") as socket:
+        await subscribe(socket, "news")
+        await publish(socket, "news", "with the token")
+        heard = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    server.stop()
+
+    log = server.log.read_text()
+    assert heard["payload"] == "with the token"
+    assert "/ws?token=***&lang=en" in log
+    assert secret not in log

@@ -29,7 +29,7 @@ from tests.server import ServerProcess
 from workflow.backends.keys import RedisKeys
 
 StartServer = Callable[..., ServerProcess]
-FLOOD = 3000
+FLOOD = 6000
 PAYLOAD = "x" * 2000
 
 

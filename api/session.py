@@ -29,6 +29,9 @@ __all__ = ["CLOSE_TOO_SLOW", "Session", "is_rfc3339"]
 
 CLOSE_TOO_SLOW = 1013
 CLOSE_TIMEOUT = 2.0
+#: A client dropped for reading slowly may still drain what its socket holds
+#: and then learn why; it costs no more than the buffers already held.
+SLOW_CLOSE_TIMEOUT = 10.0
 MAX_TOPICS = 256
 MAX_NAME = 128
 
@@ -248,6 +251,7 @@ class Session:
             logging.WARNING if code == CLOSE_TOO_SLOW else logging.INFO,
             "client %s: closing (%d): %s", self.name, code, reason,
         )
-        # A slow client's transport may not take even the close frame: do not wait for it.
+        # A slow client's transport may not take even the close frame: wait only so long.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._socket.close(code, reason), CLOSE_TIMEOUT)
+            timeout = SLOW_CLOSE_TIMEOUT if code == CLOSE_TOO_SLOW else CLOSE_TIMEOUT
+            await asyncio.wait_for(self._socket.close(code, reason), timeout)

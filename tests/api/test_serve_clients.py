@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import websockets
 from redis import Redis
+from websockets.asyncio.client import ClientConnection
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame
@@ -30,6 +31,7 @@ from workflow.backends.keys import RedisKeys
 
 StartServer = Callable[..., ServerProcess]
 FLOOD = 6000
+AHEAD = 100
 PAYLOAD = "x" * 2000
 
 
@@ -126,7 +128,7 @@ async def test_serve_client_that_stops_answering_pings_is_dropped_and_unsubscrib
     start_server: StartServer, redis_url: str, key_prefix: str
 ) -> None:
     server = start_server("--redis-url", redis_url, "--key-prefix", key_prefix,
-                          "--ws-ping-interval", "0.2", "--ws-ping-timeout", "0.3")
+                          "--ws-ping-interval", "0.3", "--ws-ping-timeout", "1")
     keys = RedisKeys(key_prefix)
     ghost = RawClient(ws_url(server))
     async with websockets.connect(ws_url(server)) as alive:
@@ -148,6 +150,24 @@ async def test_serve_client_that_stops_answering_pings_is_dropped_and_unsubscrib
     assert heard["payload"] == "still here"
 
 
+async def read_flood(socket: ClientConnection, received: list[str]) -> None:
+    """Read the whole flood as it comes, as a client that keeps up does."""
+    while len(received) < FLOOD:
+        received.append(json.loads(await asyncio.wait_for(socket.recv(), 10))["payload"])
+
+
+async def publish_flood(socket: ClientConnection, received: list[str]) -> None:
+    """Publish the flood, never more than AHEAD messages before the reader.
+
+    The test's reader shares one event loop with its publisher; without
+    pacing, publishing alone would keep the reader from keeping up.
+    """
+    for n in range(FLOOD):
+        while n - len(received) > AHEAD:
+            await asyncio.sleep(0.001)
+        await publish(socket, "flood", f"{n} {PAYLOAD}")
+
+
 async def test_serve_slow_reader_is_closed_1013_while_the_others_keep_up(
     start_server: StartServer,
 ) -> None:
@@ -161,10 +181,8 @@ async def test_serve_slow_reader_is_closed_1013_while_the_others_keep_up(
         slow.sync()
         await subscribe(fast, "flood")
         started = time.monotonic()
-        for n in range(FLOOD):
-            await publish(publisher, "flood", f"{n} {PAYLOAD}")
-        received = [json.loads(await asyncio.wait_for(fast.recv(), 10))["payload"]
-                    for _ in range(FLOOD)]
+        received: list[str] = []
+        await asyncio.gather(read_flood(fast, received), publish_flood(publisher, received))
         took = time.monotonic() - started
         frames, code = slow.read_to_the_end(timeout=5)
     slow.close()

@@ -20,7 +20,6 @@ from workflow.backends import Backend
 from workflow.bus import Bus
 from workflow.errors import (
     CompletionNotApplicable,
-    InvalidCompletion,
     PluginError,
     RunExists,
     UnknownRun,
@@ -173,7 +172,8 @@ class Engine:
         try:
             plugin.check_completion(completion)
         except ValueError as exc:
-            raise InvalidCompletion(f"{state} refuses {completion.status!r}: {exc}") from exc
+            # well-formed, so not a 400: the step will not take it as it stands
+            raise CompletionNotApplicable(f"{state} refuses {completion.status!r}: {exc}") from exc
 
     async def record_failure(self, run: Run, reason: str, publisher: str) -> Run | None:
         """Write a failed step into ``run``'s history, unless the run has moved on since."""

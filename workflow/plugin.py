@@ -37,7 +37,8 @@ class Plugin:
     ``route_handlers`` are extra Litestar handlers mounted under ``/api/<route>``.
     ``check_completion`` sees the step's completion before it is applied and
     refuses it by raising ValueError with the reason (a terms step that must
-    be accepted, say); the sender is told the reason and the run stays.
+    be accepted, say); the sender is told the reason (CompletionNotApplicable)
+    and the run stays.
     """
 
     name: str

@@ -187,6 +187,8 @@ class Stream:
         self.send("publish-json:" + json.dumps({"topic": topic, "payload": payload, **fields}))
 
     def complete(self, topic: str, status: str = "completed", **payload: Any) -> None:
+        if topic == "TermsCompleted":
+            payload.setdefault("data", {"accepted": True})  # the terms step wants acceptance
         self.publish(topic, json.dumps({"status": status, **payload}), publisher_name="tester")
 
     def subscribe(self, *topics: str) -> None:

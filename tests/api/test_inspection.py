@@ -17,6 +17,7 @@ from workflow.errors import BackendUnavailable
 from workflow.settings import Settings
 
 Client = TestClient[Litestar]
+ACCEPTED = {"accepted": True}
 WALK = [
     ("plugin_welcome", "welcome", "WelcomeCompleted"),
     ("plugin_terms", "terms", "TermsCompleted"),
@@ -27,6 +28,8 @@ WALK = [
 
 
 def send_event(client: Client, topic: str, run: str = "default", **body: Any) -> Any:
+    if topic == "TermsCompleted":
+        body.setdefault("data", ACCEPTED)  # the terms step ends only once accepted
     return client.post(f"/api/workflow/runs/{run}/events",
                        json={"topic": topic, "status": "completed", **body})
 
@@ -101,14 +104,14 @@ def test_run_read_of_an_unknown_run_is_404(client: Client) -> None:
 
 def test_events_advance_the_run_and_record_the_publisher(client: Client) -> None:
     response = send_event(client, "WelcomeCompleted", publisher="kiosk", data={"lang": "en"})
-    anonymous = send_event(client, "TermsCompleted", status="skipped")
+    anonymous = send_event(client, "TermsCompleted")
 
     assert response.status_code == 200
     assert (response.json()["state"], response.json()["seq"]) == ("plugin_terms", 1)
     history = client.get("/api/workflow").json()["history"]
     assert [(h["from"], h["to"], h["event"], h["status"], h["publisher"]) for h in history] == [
         ("plugin_welcome", "plugin_terms", "WelcomeCompleted", "completed", "kiosk"),
-        ("plugin_terms", "plugin_provisioning", "TermsCompleted", "skipped", "api"),
+        ("plugin_terms", "plugin_provisioning", "TermsCompleted", "completed", "api"),
     ]
     assert anonymous.json()["state"] == "plugin_provisioning"
 
@@ -320,3 +323,15 @@ def test_retry_runs_a_failed_server_step_again(
     assert "no device on record" in failed["history"][-1]["error"]
     assert retried.status_code == 202
     assert finished["history"][-1]["event"] == "GateCompleted"
+
+
+def test_events_refused_by_the_step_itself_are_409_with_its_reason(client: Client) -> None:
+    send_event(client, "WelcomeCompleted")
+
+    skipped = send_event(client, "TermsCompleted", status="skipped")
+    unaccepted = send_event(client, "TermsCompleted", data={"accepted": False})
+
+    assert skipped.status_code == unaccepted.status_code == 409
+    assert "the terms cannot be skipped" in skipped.json()["detail"]
+    assert "accept the terms to continue" in unaccepted.json()["detail"]
+    assert client.get("/api/workflow").json()["state"] == "plugin_terms"

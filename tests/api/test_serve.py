@@ -83,7 +83,8 @@ async def test_serve_processes_on_one_redis_share_topics_records_and_runs(
         update = await receive(listener)
         seen_on_one = (await http.get(f"{one.url}/api/workflow")).json()
         await http.post(f"{one.url}/api/workflow/runs/default/events",
-                        json={"topic": "TermsCompleted", "status": "completed"})
+                        json={"topic": "TermsCompleted", "status": "completed",
+                              "data": {"accepted": True}})
         seen_on_two = (await http.get(f"{two.url}/api/workflow")).json()
 
     assert (news["topic"], news["payload"]) == ("news", "from two")

@@ -66,7 +66,7 @@ async def test_inspector_history_says_why_a_step_failed(
 ) -> None:
     async with httpx.AsyncClient(base_url=server.url) as client:
         for topic in ("WelcomeCompleted", "TermsCompleted", "DeviceCompleted"):
-            completion = {"topic": topic, "status": "completed"}
+            completion = {"topic": topic, "status": "completed", "data": {"accepted": True}}
             await client.post("/api/workflow/runs/default/events", json=completion)
 
     await page.goto(server.url + "/inspect")

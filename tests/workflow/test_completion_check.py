@@ -10,7 +10,7 @@ import pytest
 from tests.workflow.plans import plugin_entry, write_plan
 from workflow.backends import Backend
 from workflow.engine import Engine
-from workflow.errors import CompletionNotApplicable, InvalidCompletion
+from workflow.errors import CompletionNotApplicable
 from workflow.plan import load_plan
 from workflow.plugin import Plugin
 from workflow.runs import Completion
@@ -39,7 +39,7 @@ async def engine(tmp_path: Path, backend: Backend) -> AsyncIterator[Engine]:
 async def test_completion_check_refusal_names_the_reason_and_keeps_the_run(
     engine: Engine, status: str, data: object
 ) -> None:
-    with pytest.raises(InvalidCompletion, match=r"terms refuses .*: accept the terms first"):
+    with pytest.raises(CompletionNotApplicable, match=r"terms refuses .*: accept the terms first"):
         await engine.complete(Completion("TermsCompleted", status, data=data))
 
     run = await engine.get_run("default")

@@ -1,7 +1,8 @@
 """The web shell and the plugins' step pages, served as static files.
 
 ``/`` is the shell, ``/inspect`` the run inspector, ``/shell/*`` their
-assets, and ``/<route>/web/*`` each plugin's own ``web`` folder.
+assets, ``/<route>/web`` the shell again (where ``SwitchRoute`` points), and
+``/<route>/web/*`` each plugin's own ``web`` folder.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def static_routes(plan: Plan, web_root: Path) -> list[HTTPRouteHandler | Router]
     ]
     for step in plan.steps:
         folder = step.folder / "web"
+        # SwitchRoute names /<route>/web: a client that goes there gets the shell,
+        # which shows the step the run is in
+        routes.append(_page(f"/{step.route}/web", web_root / "index.html", "A step's page"))
         if folder.is_dir():
             routes.append(create_static_files_router(
                 f"/{step.route}/web", [folder], name=f"plugin:{step.name}"

@@ -78,6 +78,9 @@ def websocket_handler(
         refusal = access.refuse_handshake(socket)
         if refusal is not None:
             logger.info("client from %s refused: %s", socket.client, refusal)
+            # closing before accepting answers a bare HTTP 403; accepting first lets
+            # every client, browsers included, read the 1008 and its reason
+            await socket.accept()
             await socket.close(CLOSE_POLICY, refusal)
             return
         await socket.accept()

@@ -100,8 +100,11 @@ def test_ws_with_the_token_may_publish(guarded: Client, way: dict[str, dict[str,
 def test_ws_handshake_is_refused_for_a_wrong_token_or_origin(
     guarded: Client, way: dict[str, dict[str, str]]
 ) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused:
-        guarded.websocket_connect("/ws", **way).__enter__()  # type: ignore[arg-type]
+    with (
+        guarded.websocket_connect("/ws", **way) as session,  # type: ignore[arg-type]
+        pytest.raises(WebSocketDisconnect) as refused,
+    ):
+        session.receive_text()
 
     assert refused.value.code == 1008
 
@@ -139,8 +142,8 @@ def test_protected_reads_leave_options_open(closed: Client) -> None:
 
 
 def test_protected_reads_refuse_a_ws_handshake_without_the_token(closed: Client) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused:
-        closed.websocket_connect("/ws").__enter__()
+    with closed.websocket_connect("/ws") as session, pytest.raises(WebSocketDisconnect) as refused:
+        session.receive_text()
 
     assert refused.value.code == 1008
     assert "token" in refused.value.detail

@@ -226,3 +226,23 @@ async def test_serve_logs_never_show_the_access_token(start_server: StartServer)
     assert heard["payload"] == "with the token"
     assert "/ws?token=***&lang=en" in log
     assert secret not in log
+
+
+@pytest.mark.parametrize(
+    ("args", "query", "headers"),
+    [
+        (("--access-token", "right"), "?token=wrong", {}),
+        ((), "", {"Origin": "https://evil.example"}),
+    ],
+    ids=["wrong-token", "foreign-origin"],
+)
+async def test_serve_refused_handshake_reaches_the_client_as_close_1008(
+    start_server: StartServer, args: tuple[str, ...], query: str, headers: dict[str, str]
+) -> None:
+    server = start_server(*args)
+
+    async with websockets.connect(ws_url(server) + query, additional_headers=headers) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

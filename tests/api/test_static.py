@@ -75,3 +75,11 @@ def test_static_routes_stay_out_of_the_openapi_document(site: Client) -> None:
 
     assert not {"/", "/inspect"} & set(paths)
     assert not any(path.startswith(("/shell", "/catalog/web")) for path in paths)
+
+
+@pytest.mark.parametrize("path", ["/catalog/web", "/catalog/web/", "/provision/web"])
+def test_switch_route_target_serves_the_shell(site: Client, path: str) -> None:
+    response = site.get(path)
+
+    assert response.status_code == 200
+    assert "<title>shell</title>" in response.text

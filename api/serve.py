@@ -8,6 +8,7 @@ the engine and exits 0: a stop on request is a normal end.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import re
@@ -20,7 +21,8 @@ import uvicorn
 
 from api.app import create_app
 from api.websocket import Sessions
-from workflow.errors import PlanError, PluginError
+from workflow.backends import open_backend
+from workflow.errors import BackendUnavailable, PlanError, PluginError
 from workflow.settings import Settings, SettingsError, load_settings
 
 __all__ = ["GracefulServer", "TokenMask", "run_serve", "uvicorn_options"]
@@ -100,8 +102,20 @@ def uvicorn_options(settings: Settings) -> dict[str, object]:
     }
 
 
+async def _reach_backend(settings: Settings) -> None:
+    """Connect to the backend once; BackendUnavailable names what failed."""
+    backend = open_backend(settings.redis_url, key_prefix=settings.key_prefix)
+    try:
+        await backend.start()
+    finally:
+        await backend.close()
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve until interrupted; return the exit code (2 bad setting, 1 bad plan)."""
+    """Serve until interrupted; return the exit code.
+
+    2 for a bad setting, 1 for a bad plan, 3 when the backend cannot be reached.
+    """
     try:
         settings = load_settings(vars(args), os.environ)
         app = create_app(settings)
@@ -112,6 +126,12 @@ def run_serve(args: argparse.Namespace) -> int:
         for problem in str(exc).splitlines():
             logger.error("serve: %s", problem)
         return 1
+    try:
+        # uvicorn would report this from the lifespan as a page of traceback
+        asyncio.run(_reach_backend(settings))
+    except BackendUnavailable as exc:
+        logger.error("serve: %s", exc)
+        return 3
     # The engine logs every transition itself; transitions' own step-by-step is noise here.
     logging.getLogger("transitions").setLevel(logging.WARNING)
     logger.info(

@@ -14,6 +14,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from tests.redis_server import free_port
 from tests.server import ServerProcess
 from workflow.cli import main
 
@@ -131,3 +132,16 @@ def test_serve_open_address_without_a_token_exits_2_saying_what_to_do(
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "--host: '0.0.0.0' is not a loopback address" in caplog.text
     assert "--access-token" in caplog.text and "--allow-insecure-bind" in caplog.text
+
+
+def test_serve_unreachable_redis_exits_3_with_one_line_naming_it(
+    plan_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+
+    code = main(["serve", "--plan", str(plan_path), "--redis-url", url])
+
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert code == 3
+    assert len(errors) == 1
+    assert f"redis at {url}: cannot connect" in errors[0].getMessage()

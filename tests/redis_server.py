@@ -8,7 +8,17 @@ import subprocess
 import time
 from pathlib import Path
 
-__all__ = ["RedisServer", "free_port"]
+__all__ = ["RedisServer", "free_port", "stop_process"]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """End a process this test session started: SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
@@ -55,14 +65,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server this object started, if it runs."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def _wait_until_listening(self) -> None:

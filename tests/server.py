@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.redis_server import free_port
+from tests.redis_server import free_port, stop_process
 
 __all__ = ["ServerProcess"]
 
@@ -51,14 +51,8 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     def wait(self, timeout: float) -> int:

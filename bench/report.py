@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[Metric, ...]] = {
     "startup": (Metric("seconds", "Start to first healthy /healthz (Redis)", "s", "lower"),),
 }
 CPU_KEYS = ("server_cpu", "client_cpu", "machine_cpu")
+_COST = Metric("cpu_us_per_op", "server CPU per operation", "us", "lower")
 
 
 def _fanout_metrics(group: str) -> tuple[Metric, ...]:
@@ -132,6 +133,18 @@ class FigureBook:
             target=metric.target,
         )
 
+    def cpu_normalized_ratio(self, figure_id: str) -> float | None:
+        """For a throughput, the ratio it would have if each app had a whole core.
+
+        That is bare CPU per operation over the product's: steadier than the
+        throughput ratio when other work on the machine takes CPU from either app.
+        """
+        group, _, key = figure_id.partition(".")
+        if key != "per_second":
+            return None
+        ratio = 1 / self._figure(group, "cpu_us_per_op", _COST).ratio
+        return None if math.isnan(ratio) else ratio
+
     def targets(self) -> list[TargetResult]:
         return [TargetResult(group, figure) for group, figure in self.figures() if figure.target]
 
@@ -147,7 +160,8 @@ class FigureBook:
             "targets": [
                 {"id": result.figure.id, "title": result.figure.title,
                  "ratio": result.figure.as_dict()["ratio"],
-                 "target": result.figure.as_dict()["target"], "met": result.target_met}
+                 "target": result.figure.as_dict()["target"], "met": result.target_met,
+                 "cpu_normalized_ratio": self.cpu_normalized_ratio(result.figure.id)}
                 for result in self.targets()
             ],
             "profiles": {group: _compare(by_app) for group, by_app in profiles.items()},
@@ -186,12 +200,15 @@ def format_table(report: dict[str, Any]) -> str:
     """Return the figures as a fixed-width text table."""
     rows = [("figure", "unit", "product median [min-max]", "bare median [min-max]", "ratio",
              "target")]
+    normalized = {target["id"]: target["cpu_normalized_ratio"] for target in report["targets"]}
     for figure in report["figures"]:
         if figure["unit"] == "cores" and figure["target"] is None:
             continue
         verdict = ""
         if figure["target"]:
             verdict = f"{figure['target']} {'met' if figure['met'] else 'MISSED'}"
+        if normalized.get(figure["id"]) is not None:
+            verdict += f" (CPU-normalized {_number(normalized[figure['id']])})"
         rows.append((figure["title"], figure["unit"], _cell(figure["product"]),
                      _cell(figure["bare"]), _number(figure["ratio"]), verdict))
     widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]

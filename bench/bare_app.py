@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Litestar, Request, Response, get, post, websocket
@@ -62,7 +62,7 @@ return 1
 
 
 class Device(msgspec.Struct, forbid_unknown_fields=True):
-    field1: str
+    field1: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
     field2: bool
 
 
@@ -313,6 +313,8 @@ async def post_event(request: Request[Any, Any, Any], run_id: str) -> Response[b
     step = FLOW.get(run.state)
     if step is None or step[0] != event.topic or event.status not in ("completed", "skipped"):
         return _json(b'{"detail":"not applicable"}', 409)
+    if event.topic == "TermsCompleted" and event.data != {"accepted": True}:
+        return _json(b'{"detail":"accept the terms"}', 409)
     advanced = _advance(run, step[1], event)
     data = _encode(advanced)
     if not await hub.replace_run(run_id, data, run.seq):

@@ -184,7 +184,9 @@ def measure_finished_runs(
         job = HttpJob("completions", app.port, app.pid, connections, math.inf,
                       run_ids=run_ids)
         result = pool.submit(run_http_job, job).result()
-        _note_errors(app, "finished runs", result)
+        if result.errors:
+            raise RuntimeError(f"{app.name}: walking runs to the end answered {result.errors}; "
+                               "has the plan or a step's completion check changed?")
         done = total
         time.sleep(SETTLE)
         rss.append(read_rss_bytes(app.pid))

@@ -27,6 +27,8 @@ COMPLETIONS = (
     "NotificationsCompleted", "FinishCompleted",
 )
 DEVICE = b'{"field1":"bench","field2":true}'
+# The terms step ends only with the acceptance in the completion's data.
+COMPLETION_DATA = {"TermsCompleted": '{"accepted":true}'}
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ def build_request(method: str, path: str, port: int, body: bytes = b"") -> bytes
     if method != "GET":
         head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
     return (head + "\r\n").encode() + body
+
+
+def _completion(topic: str) -> bytes:
+    data = COMPLETION_DATA.get(topic)
+    extra = f',"data":{data}' if data else ""
+    return f'{{"topic":"{topic}","status":"completed"{extra}}}'.encode()
 
 
 class _Connection(asyncio.Protocol):
@@ -160,7 +168,7 @@ async def _repeat(job: HttpJob, recorder: _Recorder, request: bytes) -> None:
 
 async def _complete_runs(job: HttpJob, recorder: _Recorder, runs: collections.deque[str]) -> None:
     connection = await _open(job.port)
-    bodies = [f'{{"topic":"{t}","status":"completed"}}'.encode() for t in COMPLETIONS]
+    bodies = [_completion(topic) for topic in COMPLETIONS]
     while recorder.is_running:
         if not runs:
             recorder.result.exhausted = True

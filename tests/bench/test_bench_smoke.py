@@ -61,6 +61,12 @@ def test_bench_quick_reports_every_figure_for_both_apps(quick_run: tuple[dict, s
 
 
 @pytest.mark.timeout(300)
+def test_bench_quick_gets_only_successful_answers(quick_run: tuple[dict, str]) -> None:
+    report, _ = quick_run
+    assert [note for note in report["notes"] if "non-2xx" in note] == []
+
+
+@pytest.mark.timeout(300)
 def test_bench_quick_judges_every_target(quick_run: tuple[dict, str]) -> None:
     report, _ = quick_run
     assert {target["id"] for target in report["targets"]} == TARGETS

@@ -20,15 +20,11 @@ from api.static import static_routes
 from api.websocket import Sessions, websocket_handler
 from workflow.backends import open_backend
 from workflow.engine import Engine
-from workflow.errors import PluginError
 from workflow.plan import Plan, load_plan
 from workflow.plugin import Plugin, load_plugin
 from workflow.settings import Settings
 
-__all__ = ["RESERVED_ROUTES", "create_app"]
-
-#: First path segments the server uses itself; a plugin route may not take them.
-RESERVED_ROUTES = frozenset({"api", "healthz", "inspect", "schema", "shell", "workflow", "ws"})
+__all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +32,8 @@ Route = HTTPRouteHandler | WebsocketRouteHandler | Router
 
 
 def load_plugins(plan: Plan) -> dict[str, Plugin]:
-    """Load every plugin of the plan, by state name; PluginError for a reserved route."""
-    plugins = {step.name: load_plugin(step) for step in plan.steps}
-    for plugin in plugins.values():
-        if plugin.route in RESERVED_ROUTES:
-            raise PluginError(
-                f"plugin {plugin.name!r}: route {plugin.route!r} is used by the server itself; "
-                f"choose another plugin_route (reserved: {', '.join(sorted(RESERVED_ROUTES))})"
-            )
-    return plugins
+    """Load every plugin of the plan, by state name (the plan refused reserved routes)."""
+    return {step.name: load_plugin(step) for step in plan.steps}
 
 
 def _plugin_routers(plugins: Iterable[Plugin]) -> list[Router]:

@@ -3,6 +3,7 @@
 // the appManager built on top of it.
 
 const FIRST_DELAY_MS = 500;
+const CLOSE_POLICY = 1008;
 const MAX_DELAY_MS = 15000;
 
 export function buildSocketUrl(token) {
@@ -27,7 +28,7 @@ export function parsePayload(payload) {
   }
 }
 
-// Events: "status" (detail: "connecting" | "open" | "closed"), "open" after
+// Events: "status" (detail: "connecting" | "open" | "closed" | "refused"), "open" after
 // every successful connect, and "message" (detail: the envelope object).
 export class Connection extends EventTarget {
   constructor(url, clientName) {
@@ -51,7 +52,7 @@ export class Connection extends EventTarget {
     const socket = new WebSocket(this.url);
     socket.addEventListener("open", () => this.handleOpen());
     socket.addEventListener("message", (event) => this.handleFrame(event.data));
-    socket.addEventListener("close", () => this.handleClose(socket));
+    socket.addEventListener("close", (event) => this.handleClose(socket, event.code));
     this.socket = socket;
   }
 
@@ -111,11 +112,16 @@ export class Connection extends EventTarget {
     }
   }
 
-  handleClose(socket) {
+  handleClose(socket, code) {
     if (socket !== this.socket) {
       return;
     }
     this.socket = null;
+    if (code === CLOSE_POLICY) {
+      // the server refused us (token or origin): trying again cannot help
+      this.setStatus("refused");
+      return;
+    }
     this.setStatus("closed");
     this.scheduleReconnect();
   }

@@ -2,7 +2,12 @@
 // connection badge. Text goes in through textContent only; a plugin page's
 // HTML is parsed inertly (its scripts never run).
 
-const STATUS_LABELS = { connecting: "Connecting…", open: "Connected", closed: "Reconnecting…" };
+const STATUS_LABELS = {
+  connecting: "Connecting…",
+  open: "Connected",
+  closed: "Reconnecting…",
+  refused: "Refused by the server: check the access token in the page address (?token=…)",
+};
 
 function element(tag, text, attributes = {}) {
   const node = document.createElement(tag);

@@ -21,6 +21,7 @@ from workflow.topics import ENGINE_TOPICS, WORKFLOW_STARTED, is_valid_topic
 
 __all__ = [
     "FINISHED",
+    "RESERVED_ROUTES",
     "General",
     "Handoffs",
     "Plan",
@@ -33,6 +34,8 @@ __all__ = [
 
 FINISHED = "finished"
 KNOWN_SECTIONS = frozenset({"general", "plugins", "handoffs"})
+#: Routes the server uses itself (/api, /shell, /ws, ...): no plugin may take one.
+RESERVED_ROUTES = frozenset({"api", "healthz", "inspect", "schema", "shell", "workflow", "ws"})
 LOCAL = "local"
 
 logger = logging.getLogger(__name__)
@@ -215,6 +218,13 @@ def _check_entries(
         yield f"{file}: the plan has no plugins; add at least one [[plugins]] entry"
         return
     yield from _check_unique(file, entries)
+    for index, entry in enumerate(entries):
+        if entry.plugin_route in RESERVED_ROUTES:
+            reserved = ", ".join(sorted(RESERVED_ROUTES))
+            yield (
+                f"{_label(file, index, entry)}: plugin_route {entry.plugin_route!r} is used by "
+                f"the server itself; choose another (reserved: {reserved})"
+            )
     yield from _check_topics(file, entries)
     if check_folders:
         yield from _check_folders(file, entries, base)

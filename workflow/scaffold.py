@@ -12,7 +12,7 @@ from pathlib import Path
 from string import Template
 
 from workflow.errors import PlanError, WorkflowError
-from workflow.plan import load_plan
+from workflow.plan import RESERVED_ROUTES, load_plan
 
 __all__ = [
     "NewPlugin",
@@ -77,6 +77,15 @@ def check_new(new: NewPlugin, plugins_dir: Path, plan: Path | None) -> None:
         repeated = sorted({value for value in values if values.count(value) > 1})
         if repeated:
             raise ScaffoldError(f"--resource: {kind} {repeated[0]!r} is given twice")
+    if new.route in RESERVED_ROUTES:
+        raise ScaffoldError(
+            f"--route {new.route!r} is used by the server itself; choose another "
+            f"(reserved: {', '.join(sorted(RESERVED_ROUTES))})"
+        )
+    if plan is not None and not plan.is_file():
+        raise ScaffoldError(
+            f"no plan file {plan}: copy execution_plan.toml there first, or name another --plan"
+        )
     if (plugins_dir / new.name).exists():
         raise ScaffoldError(f"plugin {new.name!r} exists already in {plugins_dir}")
     if plan is not None:
@@ -146,7 +155,7 @@ def scaffold(
     Returns the files written and the plan entry.  On any ScaffoldError
     nothing is left behind: neither the folder nor a change to the plan.
     """
-    check_new(new, plugins_dir, plan if plan.is_file() else None)
+    check_new(new, plugins_dir, plan)
     block = plan_block(new, plugins_dir, plan)
     if add:
         _insert_block(plan.read_text(), block, after)  # refuses a bad --after early

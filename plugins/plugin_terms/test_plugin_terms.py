@@ -41,4 +41,4 @@ async def test_terms_without_acceptance_are_refused(
 def test_terms_page_sends_the_acceptance() -> None:
     script = (HERE / "web" / "step-terms.js").read_text()
 
-    assert "accepted: true" in script
+    assert "accepted: accept.checked" in script

@@ -78,5 +78,5 @@ async def test_device_deleted_meanwhile_is_forgotten_on_reload(
     await expect(page.locator("#device-message")).to_contain_text("register it again")
     await expect(page.locator("#device-none")).to_be_visible()
     await expect(page.locator("#device-continue")).to_be_disabled()
-    remembered = "sessionStorage.getItem('plugin_provisioning:device:default')"
+    remembered = "localStorage.getItem('plugin_provisioning:device:default')"
     assert await page.evaluate(remembered) is None

@@ -168,11 +168,15 @@ def test_plan_defaults_fill_optional_fields(tmp_path: Path) -> None:
             "the engine publishes",
         ),
         (
+            [plugin_entry("a", "shell")],
+            "execution_plan.toml: plugins[0] (a): plugin_route 'shell' is used by the server",
+        ),
+        (
             [plugin_entry("a", plugin_location_type="s3")],
             "execution_plan.toml: plugins[0] (a): plugin_location_type 's3' is not supported yet",
         ),
     ],
-    ids=["name", "route", "topic", "run-after", "same-event", "engine-topic", "remote"],
+    ids=["name", "route", "topic", "run-after", "same-event", "engine-topic", "reserved", "remote"],
 )
 def test_plan_invalid_entries_are_named(
     tmp_path: Path, entries: list[dict[str, object]], expected: str

@@ -23,7 +23,7 @@ def project(tmp_path: Path, repo_root: Path) -> Path:
 
 def new_plugin(project: Path, *args: str) -> int:
     plan, plugins = project / "execution_plan.toml", project / "plugins"
-    return main(["new-plugin", *args, "--plan", str(plan), "--plugins-dir", str(plugins)])
+    return main(["new-plugin", "--plan", str(plan), "--plugins-dir", str(plugins), *args])
 
 
 def run_tests(folder: Path, repo_root: Path) -> subprocess.CompletedProcess[str]:
@@ -83,6 +83,8 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
         (["plugin_new", "--route", "terms"], "route 'terms' is already used by 'plugin_terms'"),
         (["Plugin-New", "--route", "new"], "name 'Plugin-New': use lower-case letters"),
         (["plugin_new", "--route", "New_Route"], "--route 'New_Route': use lower-case"),
+        (["plugin_new", "--route", "ws"], "--route 'ws' is used by the server itself"),
+        (["plugin_new", "--route", "new", "--plan", "absent.toml"], "no plan file absent.toml"),
         (["plugin_new", "--route", "new", "--resource", "device"], "expected NAME:Type"),
         (
             ["plugin_new", "--route", "new", "--resource", "a:A", "--resource", "a:B"],
@@ -99,6 +101,8 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
         "route-taken",
         "bad-name",
         "bad-route",
+        "reserved-route",
+        "no-plan",
         "bad-resource",
         "twice-resource",
         "after-alone",

@@ -48,10 +48,11 @@ function fetchDevice(appManager, id) {
   return requestJson(appManager, `${DEVICES}/${encodeURIComponent(id)}`);
 }
 
-// sessionStorage may be unavailable (privacy settings): then nothing is remembered.
+// localStorage may be unavailable (privacy settings): then nothing is remembered.
+// It outlives the tab, so a person who closes the page and comes back finds the device.
 function recallDeviceId() {
   try {
-    return sessionStorage.getItem(REMEMBERED);
+    return localStorage.getItem(REMEMBERED);
   } catch {
     return null;
   }
@@ -60,9 +61,9 @@ function recallDeviceId() {
 function rememberDeviceId(id) {
   try {
     if (id === null) {
-      sessionStorage.removeItem(REMEMBERED);
+      localStorage.removeItem(REMEMBERED);
     } else {
-      sessionStorage.setItem(REMEMBERED, id);
+      localStorage.setItem(REMEMBERED, id);
     }
   } catch {
     // Not remembered: a reload asks for the device again.

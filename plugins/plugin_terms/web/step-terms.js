@@ -18,7 +18,7 @@ export function activate(container, appManager) {
     topic: "TermsCompleted",
     button: proceed,
     message,
-    payload: { status: "completed", data: { accepted: true } },
+    payload: () => ({ status: "completed", data: { accepted: accept.checked } }),
     busyText: "Thank you. Moving on…",
   });
   return () => appManager.unregisterPlugin(PLUGIN);

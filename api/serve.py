@@ -111,10 +111,20 @@ async def _reach_backend(settings: Settings) -> None:
         await backend.close()
 
 
+def _can_listen(host: str, port: int) -> OSError | None:
+    """Return why ``host:port`` cannot be listened on, or None when it can."""
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as exc:
+        return exc
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; return the exit code.
 
-    2 for a bad setting, 1 for a bad plan, 3 when the backend cannot be reached.
+    2 for a bad setting, 1 for a bad plan, 3 when the backend cannot be
+    reached, 4 when the address cannot be listened on.
     """
     try:
         settings = load_settings(vars(args), os.environ)
@@ -132,6 +142,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except BackendUnavailable as exc:
         logger.error("serve: %s", exc)
         return 3
+    refused = _can_listen(settings.host, settings.port)
+    if refused is not None:
+        logger.error("serve: cannot listen on %s:%d: %s", settings.host, settings.port,
+                     refused.strerror or refused)
+        return 4
     # The engine logs every transition itself; transitions' own step-by-step is noise here.
     logging.getLogger("transitions").setLevel(logging.WARNING)
     logger.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +146,17 @@ def test_serve_unreachable_redis_exits_3_with_one_line_naming_it(
     assert code == 3
     assert len(errors) == 1
     assert f"redis at {url}: cannot connect" in errors[0].getMessage()
+
+
+def test_serve_taken_port_exits_4_with_one_line_naming_it(
+    plan_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        code = main(["serve", "--plan", str(plan_path), "--port", str(port)])
+
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert code == 4
+    assert len(errors) == 1
+    assert errors[0].startswith(f"serve: cannot listen on 127.0.0.1:{port}: Address already in use")

@@ -71,12 +71,15 @@ class WorkflowMachine:
         return self._cursor.state
 
     def draw(self, state: str | None = None) -> str:
-        """Return the plan as a Mermaid ``stateDiagram-v2``, ``state`` styled as active."""
+        """Return the plan as a Mermaid ``stateDiagram-v2``, ``state`` (if any) styled as active."""
         graph = self._graph_machine()
         graph.set_state(state or self.start)
         text: str = graph.get_graph(force_new=True).draw(None)
         # transitions writes "Class"; Mermaid's keyword is "class", or the styling is lost
-        return re.sub(r"^(\s*)Class ", r"\1class ", text, flags=re.MULTILINE)
+        text = re.sub(r"^(\s*)Class ", r"\1class ", text, flags=re.MULTILINE)
+        if state is None:  # the plan alone: no state is current
+            text = text.replace(f"class {self.start} s_active", f"class {self.start} s_default")
+        return text
 
     def _graph_machine(self) -> GraphMachine:
         if self._graph is None:

@@ -228,3 +228,10 @@ def test_generated_message_sequences_never_leave_the_plan(
     assert run.state in machine.plan.states
     assert run.seq == len(run.history)
     assert (run.status == "finished") == (run.state == FINISHED)
+
+
+def test_machine_draws_the_plan_alone_with_no_state_marked(machine: WorkflowMachine) -> None:
+    text = machine.draw()
+
+    assert "s_active" not in text.replace("classDef s_active", "")
+    assert f"class {machine.start} s_default" in text

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["StepRunner"]
 
 DONE_TTL = 3600.0
+#: A lease this short is as good as let go (Redis counts leases in milliseconds).
+RELEASE_TTL = 0.001
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class StepRunner:
         self._sweep_interval = sweep_interval
         self._owner = uuid.uuid4().hex
         self._tasks: set[asyncio.Task[None]] = set()
+        self._held: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
     def has_step(self, state: str) -> bool:
@@ -62,11 +65,19 @@ class StepRunner:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="step-sweeper")
 
     async def close(self) -> None:
-        """Cancel the sweep and every step still running in this process."""
+        """Cancel the sweep and every step still running here, and hand their entries on.
+
+        Their leases are let go at once, so the next process (or this one,
+        restarted) runs them again without waiting for the leases to run out.
+        """
+        held, self._held = set(self._held), set()
         tasks = [*self._tasks, *([self._sweeper] if self._sweeper else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for key in held:
+            with contextlib.suppress(WorkflowError):
+                await self._engine.backend.claim(key, self._owner, RELEASE_TTL, renew=True)
 
     def entered(self, run: Run) -> None:
         """Start the step ``run`` has just entered, if it has one and did not fail there."""
@@ -121,10 +132,12 @@ class StepRunner:
     async def _run_claimed(self, run: Run) -> None:
         plugin = self._plugins[run.state]
         renewer = asyncio.create_task(self._renew(run))
+        self._held.add(self._key(run))
         try:
             reason = await self._call(plugin, run)
         finally:
             renewer.cancel()
+        self._held.discard(self._key(run))
         await self._settle(run, plugin, reason)
 
     async def _call(self, plugin: Plugin, run: Run) -> str | None:

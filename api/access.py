@@ -108,7 +108,7 @@ class AccessPolicy:
     def _protects(self, path: str) -> bool:
         return self._protect_reads and path.startswith(PROTECTED_READS)
 
-    def __call__(
+    async def __call__(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
         """Refuse a write from a foreign origin (403), or a call that needs the token (401)."""

@@ -207,8 +207,13 @@ class Session:
         if envelope is None:
             return
         try:
-            # Shielded: a completion already stored must still be announced if we are cancelled.
-            await asyncio.shield(self._engine.publish(envelope))
+            if self._engine.machine.is_completion_topic(envelope.topic):
+                # Shielded: a completion already stored must still be announced if we are
+                # cancelled. Only completions: a Task per publish would end the batching
+                # of fan-out and double its cost per delivery.
+                await asyncio.shield(self._engine.publish(envelope))
+            else:
+                await self._engine.publish(envelope)
         except CompletionRefused as exc:
             logger.info("client %s: %s refused: %s", self.name, envelope.topic, exc)
             self.refuse(f"{envelope.topic}: {exc}")

@@ -178,27 +178,35 @@ async def test_step_runs_once_per_entry_across_engines(
     assert [h.event for h in run.history] == ["WelcomeCompleted", "CheckCompleted"]
 
 
+class Hanging:
+    """A step that starts and never ends, as one cut short by a stop or a crash."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def __call__(self, context: StepContext) -> None:
+        self.started.set()
+        await asyncio.Event().wait()
+
+
+async def completes(context: StepContext) -> None:
+    await context.complete()
+
+
 async def test_step_unfinished_is_resumed_after_a_restart(
     backend: Backend, reopen: OpenBackend, make_engine: MakeEngine
 ) -> None:
-    started = asyncio.Event()
-
-    async def hang(context: StepContext) -> None:
-        started.set()
-        await asyncio.Event().wait()
-
-    async def check(context: StepContext) -> None:
-        await context.complete({"resumed": True})
+    hang = Hanging()
 
     crashed = await make_engine(backend, hang, step_lease=0.5)
     await enter_check(crashed)
-    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(hang.started.wait(), 5)
     for task in asyncio.all_tasks():  # the process dies: its step stops, its lease runs out
         if task.get_name().startswith("step-default-"):
             task.cancel()
     await crashed.steps.close()
 
-    restarted = await make_engine(await reopen(), check, step_lease=0.5, sweep_interval=0.1)
+    restarted = await make_engine(await reopen(), completes, step_lease=0.5, sweep_interval=0.1)
 
     run = await wait_for_run(restarted, lambda run: run.state == "finish")
     assert [h.event for h in run.history] == ["WelcomeCompleted", "CheckCompleted"]
@@ -222,21 +230,14 @@ async def test_step_entered_at_finish_of_the_walk_reaches_finished(
 async def test_step_cut_short_by_a_clean_stop_is_resumed_without_waiting_for_its_lease(
     backend: Backend, reopen: OpenBackend, make_engine: MakeEngine
 ) -> None:
-    started = asyncio.Event()
-
-    async def hang(context: StepContext) -> None:
-        started.set()
-        await asyncio.Event().wait()
-
-    async def check(context: StepContext) -> None:
-        await context.complete()
+    hang = Hanging()
 
     stopped = await make_engine(backend, hang, step_lease=30)
     await enter_check(stopped)
-    await asyncio.wait_for(started.wait(), 5)
+    await asyncio.wait_for(hang.started.wait(), 5)
     await stopped.steps.close()  # a stop on request hands the entry on at once
 
-    restarted = await make_engine(await reopen(), check, step_lease=30, sweep_interval=0.1)
+    restarted = await make_engine(await reopen(), completes, step_lease=30, sweep_interval=0.1)
 
     run = await wait_for_run(restarted, lambda run: run.state == "finish", within=3)
     assert [h.event for h in run.history] == ["WelcomeCompleted", "CheckCompleted"]

@@ -129,14 +129,24 @@ class RecordStore:
     async def patch(self, record_id: str, body: Any) -> Record:
         """Apply the JSON merge patch ``body`` to record ``record_id`` and store the result.
 
-        Concurrent patches of one record are not serialised: the last write wins.
+        The patch is written only onto the record it was merged with: when
+        another change landed in between, it is merged again onto the newer
+        record, so concurrent patches of different fields all take effect.
         """
         patch = self._without_id(record_id, self._object(body))
         self._check_removals(patch)
-        stored = await self.get(record_id)
-        stored.pop(ID, None)
-        record = {ID: record_id, **self._validate(merge_patch(stored, patch))}
-        await self._store(record)
+        while True:
+            data = await self._backend.get_record(self.collection, record_id)
+            if data is None:
+                raise self._unknown(record_id)
+            stored: Record = _decode(data)
+            stored.pop(ID, None)
+            record = {ID: record_id, **self._validate(merge_patch(stored, patch))}
+            if await self._backend.put_record(
+                self.collection, record_id, _encode(record), expected=data
+            ):
+                break
+        await self._announce("updated", record_id, record)
         return record
 
     async def delete(self, record_id: str) -> None:

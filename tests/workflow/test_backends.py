@@ -69,6 +69,19 @@ async def test_backend_put_record_without_create_only_replaces(backend: Backend)
     assert await backend.get_record("devices", "d1") == b"two"
 
 
+async def test_backend_put_record_with_expected_writes_only_over_what_was_read(
+    backend: Backend,
+) -> None:
+    await backend.put_record("devices", "d1", b"one", create=True)
+
+    assert not await backend.put_record("devices", "d1", b"stale", expected=b"zero")
+    assert await backend.get_record("devices", "d1") == b"one"
+    assert await backend.put_record("devices", "d1", b"two", expected=b"one")
+    assert await backend.get_record("devices", "d1") == b"two"
+    assert not await backend.put_record("ghosts", "g1", b"boo", expected=b"two")
+    assert await backend.get_record("ghosts", "g1") is None
+
+
 async def test_backend_list_records_keeps_collections_apart(backend: Backend) -> None:
     await backend.put_record("devices", "d1", b"dev1", create=True)
     await backend.put_record("devices", "d2", b"dev2", create=True)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 
-from workflow import Plugin, PluginError
-from workflow.backends import MemoryBackend
+from workflow import Plugin, PluginError, UnknownRecord
+from workflow.backends import Backend, MemoryBackend
 from workflow.bus import Bus
 from workflow.engine import Engine
 from workflow.plan import load_plan
@@ -53,6 +54,11 @@ class Device(msgspec.Struct):
     field1: str
 
 
+class Gadget(msgspec.Struct):
+    name: str
+    labels: dict[str, str] = {}
+
+
 def test_record_stores_exist_for_every_declared_resource() -> None:
     backend = MemoryBackend()
     plugins = [
@@ -74,3 +80,32 @@ def test_engine_record_store_names_a_missing_resource(repo_root: Path) -> None:
 
     with pytest.raises(PluginError, match=r"'provision'.*'device'"):
         engine.record_store("provision", "device")
+
+
+async def test_concurrent_patches_of_one_record_all_take_effect(backend: Backend) -> None:
+    plugin = Plugin(name="plugin_catalog", route="catalog", resources={"gadget": Gadget})
+    store = open_record_stores([plugin], backend, Bus(backend))["catalog", "gadget"]
+    created = await store.create({"name": "lamp"})
+
+    patches = [store.patch(created["id"], {"labels": {f"k{i}": f"v{i}"}}) for i in range(40)]
+    await asyncio.gather(*patches)
+
+    stored = await store.get(created["id"])
+    assert stored["labels"] == {f"k{i}": f"v{i}" for i in range(40)}
+    assert stored["name"] == "lamp"
+
+
+async def test_a_patch_racing_a_delete_reports_the_record_gone(backend: Backend) -> None:
+    plugin = Plugin(name="plugin_catalog", route="catalog", resources={"gadget": Gadget})
+    store = open_record_stores([plugin], backend, Bus(backend))["catalog", "gadget"]
+    created = await store.create({"name": "lamp"})
+
+    results = await asyncio.gather(
+        store.delete(created["id"]),
+        store.patch(created["id"], {"name": "desk lamp"}),
+        return_exceptions=True,
+    )
+
+    assert results[0] is None
+    assert isinstance(results[1], UnknownRecord) or results[1]["name"] == "desk lamp"
+    assert await backend.get_record(store.collection, created["id"]) is None

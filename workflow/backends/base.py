@@ -100,10 +100,18 @@ class Backend(ABC):
 
     @abstractmethod
     async def put_record(
-        self, collection: str, record_id: str, data: bytes, *, create: bool = False
+        self,
+        collection: str,
+        record_id: str,
+        data: bytes,
+        *,
+        create: bool = False,
+        expected: bytes | None = None,
     ) -> bool:
         """Store a record; with ``create``, only if absent, else only if present.
 
+        With ``expected``, a replacement is written only while the stored
+        record is still exactly ``expected`` (compare-and-set on a read).
         Returns False, writing nothing, when that condition does not hold.
         """
 

@@ -70,10 +70,18 @@ class MemoryBackend(Backend):
         return self._records.get(collection, {}).get(record_id)
 
     async def put_record(
-        self, collection: str, record_id: str, data: bytes, *, create: bool = False
+        self,
+        collection: str,
+        record_id: str,
+        data: bytes,
+        *,
+        create: bool = False,
+        expected: bytes | None = None,
     ) -> bool:
         records = self._records.setdefault(collection, {})
         if (record_id in records) == create:
+            return False
+        if expected is not None and records.get(record_id) != expected:
             return False
         records[record_id] = data
         return True

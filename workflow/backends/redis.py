@@ -186,14 +186,20 @@ class RedisBackend(Backend):
             return _as_bytes(await self._client.hget(self.keys.records(collection), record_id))
 
     async def put_record(
-        self, collection: str, record_id: str, data: bytes, *, create: bool = False
+        self,
+        collection: str,
+        record_id: str,
+        data: bytes,
+        *,
+        create: bool = False,
+        expected: bytes | None = None,
     ) -> bool:
         key = self.keys.records(collection)
         if create:
             with self._reaching(f"cannot create {collection} {record_id}"):
                 return bool(await self._client.hsetnx(key, record_id, data))
-        subject = f"{collection} {record_id}"
-        return await self._run_script("replace_record", [key], [record_id, data], subject)
+        args: list[Any] = [record_id, data] if expected is None else [record_id, data, expected]
+        return await self._run_script("replace_record", [key], args, f"{collection} {record_id}")
 
     async def delete_record(self, collection: str, record_id: str) -> bool:
         with self._reaching(f"cannot delete {collection} {record_id}"):

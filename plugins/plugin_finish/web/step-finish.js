@@ -20,9 +20,10 @@ async function showSummary(appManager, list) {
       throw new Error(`HTTP ${response.status}`);
     }
     const run = await response.json();
-    const items = run.history.map((entry) =>
-      renderItem(`${describeStep(entry.from)}: ${entry.status}`),
-    );
+    // Entries with an error are failed tries of a server-side step, not steps taken.
+    const items = run.history
+      .filter((entry) => !entry.error)
+      .map((entry) => renderItem(`${describeStep(entry.from)}: ${entry.status}`));
     list.replaceChildren(...(items.length ? items : [renderItem("No steps recorded yet.")]));
   } catch (error) {
     list.replaceChildren(renderItem(`The summary is not available (${error.message}).`));

@@ -4,13 +4,17 @@ async with run_plugin(Path(__file__).parent) as step:
     run = await step.complete()          # a page step: as if its page published
     run = await step.wait_until_left()   # a server-side step: it ends by itself
     store = step.records("device")       # the plugin's record stores
+
+async with run_plugin(HERE, uses=[HERE.parent / "plugin_provisioning"]) as step:
+    await step.records("device", route="provision").create({...})  # another plugin's
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ class PluginHarness:
     def __init__(self, engine: Engine, step: Step) -> None:
         self.engine = engine
         self.step = step
+        self._seen_seq = 0  # the seq of the last run wait_until_left returned
 
     async def run(self) -> Run:
         """Return the run as it is stored now."""
@@ -42,39 +47,57 @@ class PluginHarness:
         return await self.engine.complete(completion)
 
     async def wait_until_left(self, timeout: float = 5.0) -> Run:
-        """Wait until the run has left the step, or its server-side step failed."""
+        """Wait until the run has left the step, or its server-side step failed.
+
+        A failure already returned once does not count again, so after a
+        retry this waits for the outcome of the retry.
+        """
         async with asyncio.timeout(timeout):
             while True:
                 run = await self.run()
-                if run.state != self.step.name or (run.history and run.history[-1].error):
+                failed = bool(run.history and run.history[-1].error)
+                if run.seq > self._seen_seq and (run.state != self.step.name or failed):
+                    self._seen_seq = run.seq
                     return run
                 await asyncio.sleep(0.01)
 
-    def records(self, resource: str) -> RecordStore:
-        """Return the plugin's store of ``resource``."""
-        return self.engine.record_store(self.step.route, resource)
+    def records(self, resource: str, *, route: str | None = None) -> RecordStore:
+        """Return the store of ``resource``, of this plugin or of the used plugin at ``route``."""
+        return self.engine.record_store(route or self.step.route, resource)
 
 
 @asynccontextmanager
 async def run_plugin(
-    folder: str | Path, *, completion_topic: str | None = None
+    folder: str | Path,
+    *,
+    completion_topic: str | None = None,
+    uses: Iterable[str | Path] = (),
 ) -> AsyncIterator[PluginHarness]:
     """Run the plugin in ``folder`` as the only step of a plan, on the memory backend.
 
     ``completion_topic`` is the plan's ``completed_event_name``, for a plugin
-    whose topic is not the default one of its route.
+    whose topic is not the default one of its route.  ``uses`` names the
+    folders of other plugins whose record stores the step reads or writes:
+    their resources are served, their steps are not run.
     """
     folder = Path(folder).resolve()
     with tempfile.TemporaryDirectory() as scratch:
         plugin = read_plugin(folder)
         plan = load_plan(_write_plan(Path(scratch), folder, plugin, completion_topic))
         step = plan.steps[0]
-        engine = Engine(plan, MemoryBackend(), plugins={step.name: plugin})
+        others = [_without_step(read_plugin(Path(other).resolve())) for other in uses]
+        plugins = {other.name: other for other in others} | {step.name: plugin}
+        engine = Engine(plan, MemoryBackend(), plugins=plugins)
         await engine.start()
         try:
             yield PluginHarness(engine, step)
         finally:
             await engine.close()
+
+
+def _without_step(plugin: Plugin) -> Plugin:
+    """The plugin as a holder of resources only: no step of the plan runs its code."""
+    return dataclasses.replace(plugin, on_enter=None, check_completion=None)
 
 
 def _write_plan(scratch: Path, folder: Path, plugin: Plugin, topic: str | None) -> Path:

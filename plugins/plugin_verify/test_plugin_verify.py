@@ -13,8 +13,10 @@ from workflow.engine import Engine
 from workflow.plan import load_plan
 from workflow.plugin import load_plugin
 from workflow.runs import Completion, Run
+from workflow.testing import run_plugin
 
-PLUGINS = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+PLUGINS = HERE.parent
 PLAN = """
 [general]
 product_family = "verify-test"
@@ -96,3 +98,16 @@ async def test_verify_fails_without_a_device_and_passes_on_retry(engine: Engine)
 
     run = await settled(engine, 3)
     assert run.state == "plugin_notifications"
+
+
+async def test_verify_alone_reads_the_devices_of_the_plugin_it_uses() -> None:
+    async with run_plugin(HERE, uses=[PLUGINS / "plugin_provisioning"]) as step:
+        failed = await step.wait_until_left()
+        assert failed.history[-1].error is not None
+
+        await step.records("device", route="provision").create({"field1": "hub", "field2": True})
+        await step.engine.retry_step("default")
+        run = await step.wait_until_left()
+
+    assert run.status == "finished"
+    assert (run.history[-1].event, run.history[-1].status) == ("VerifyCompleted", "completed")

@@ -173,6 +173,7 @@ class RecordStore:
         return {key: value for key, value in fields.items() if key != ID}
 
     def _check_removals(self, patch: Record) -> None:
+        self._check_known(patch)  # a null for a field the struct lacks is no removal either
         for name, value in patch.items():
             field = self._fields.get(name)
             if value is None and field is not None and field.required:
@@ -181,8 +182,7 @@ class RecordStore:
                     field=name,
                 )
 
-    def _validate(self, fields: Record) -> Record:
-        """Check ``fields`` exactly as a JSON body is decoded; return them in stored form."""
+    def _check_known(self, fields: Record) -> None:
         unknown = sorted(set(fields) - set(self._fields))
         if unknown:
             raise InvalidRecord(
@@ -190,6 +190,10 @@ class RecordStore:
                 f"{', '.join(self._fields)}",
                 field=unknown[0],
             )
+
+    def _validate(self, fields: Record) -> Record:
+        """Check ``fields`` exactly as a JSON body is decoded; return them in stored form."""
+        self._check_known(fields)
         try:
             value = _decode(_encode(fields), type=self.struct)
         except msgspec.ValidationError as exc:

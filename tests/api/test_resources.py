@@ -163,9 +163,10 @@ def test_device_create_refuses_a_bad_body_naming_the_field(
         ("PATCH", {"field1": None}, "field1"),
         ("PATCH", {"field2": 1}, "field2"),
         ("PATCH", {"colour": "red"}, "colour"),
+        ("PATCH", {"colour": None}, "colour"),
     ],
     ids=["put-missing", "put-other-id", "patch-other-id", "patch-null-required",
-         "patch-wrong-type", "patch-unknown"],
+         "patch-wrong-type", "patch-unknown", "patch-null-unknown"],
 )
 def test_device_change_refuses_a_bad_body_and_keeps_the_record(
     client: Client, method: str, body: dict[str, Any], field: str

@@ -137,12 +137,11 @@ async def test_redis_outage_fails_fast_and_fan_out_comes_back_by_itself(
 ) -> None:
     caplog.set_level(logging.INFO, logger="workflow.backends")
     engine = await start_engine(await open_redis())
-    inbox = Inbox()
+    inbox, latecomer = Inbox(), Inbox()
     await engine.bus.subscribe("Chat", inbox)
     operations: list[Callable[[], Awaitable[object]]] = [
         lambda: engine.get_run(DEFAULT_RUN),
         lambda: engine.publish(chat("lost")),
-        lambda: engine.bus.subscribe("Other", Inbox()),
         lambda: engine.backend.put_record("devices", "d1", b"device", create=True),
         lambda: engine.backend.ping(),
     ]
@@ -154,12 +153,17 @@ async def test_redis_outage_fails_fast_and_fan_out_comes_back_by_itself(
             with pytest.raises(BackendUnavailable, match=re.escape(redis_server.url)):
                 await operation()
             assert asyncio.get_running_loop().time() - started < 1.0
+        # a subscription made during the outage is held, not refused
+        await asyncio.wait_for(engine.bus.subscribe("Other", latecomer), timeout=1.0)
     finally:
         redis_server.start()
 
-    assert engine.bus.topics() == ["Chat"]
+    assert engine.bus.topics() == ["Chat", "Other"]
     _, arrived = await inbox.until_received(lambda: engine.publish(chat("back")), within=10)
     assert msgspec.json.decode(arrived, type=Envelope).payload == "back"
+    other = Envelope("tests", "Other", "late", timestamp())
+    _, arrived = await latecomer.until_received(lambda: engine.publish(other), within=5)
+    assert msgspec.json.decode(arrived, type=Envelope).payload == "late"
     assert "redis listener: reconnected to" in caplog.text
     await engine.backend.ping()
 

@@ -64,7 +64,11 @@ class Backend(ABC):
 
     @abstractmethod
     async def subscribe(self, topic: str) -> None:
-        """Start receiving messages on ``topic`` in this process."""
+        """Start receiving messages on ``topic`` in this process.
+
+        While fan-out is lost, the subscription is held and takes effect when
+        it is back; it does not fail for that.
+        """
 
     @abstractmethod
     async def unsubscribe(self, topic: str) -> None:

@@ -149,8 +149,7 @@ class RedisBackend(Backend):
             await self._client.publish(self.keys.topic_channel(topic), data)
 
     async def subscribe(self, topic: str) -> None:
-        with self._reaching(f"cannot subscribe {topic}"):
-            await self.listener.subscribe(self.keys.topic_channel(topic))
+        await self.listener.subscribe(self.keys.topic_channel(topic))
 
     async def unsubscribe(self, topic: str) -> None:
         await self.listener.unsubscribe(self.keys.topic_channel(topic))

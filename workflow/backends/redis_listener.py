@@ -105,15 +105,19 @@ class RedisListener:
     async def subscribe(self, channel: bytes) -> None:
         """Subscribe ``channel`` and keep it subscribed across reconnects.
 
-        Returns once Redis has confirmed the subscription; raises redis-py's
-        ConnectionError or TimeoutError, holding nothing, when it cannot.
+        Returns once Redis has confirmed the subscription.  While the
+        connection is down, or when it fails on the way, the channel is held
+        and subscribed with the others as soon as the connection is back:
+        a subscriber that came during an outage is not left deaf after it.
         """
         self._channels.add(channel)
+        if not self.is_connected:
+            logger.debug("redis listener: %r held until %s is back", channel, self.name)
+            return
         try:
             await self._subscribe_confirmed(channel)
-        except BaseException:
-            self._channels.discard(channel)
-            raise
+        except (RedisError, OSError) as exc:
+            logger.debug("redis listener: %r held until %s is back: %s", channel, self.name, exc)
 
     async def unsubscribe(self, channel: bytes) -> None:
         """Stop delivering ``channel``; a broken connection forgets it anyway."""
@@ -160,7 +164,12 @@ class RedisListener:
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 await connection.connect()  # type: ignore[no-untyped-call]
-            await self._send(connection, "SUBSCRIBE", self._heartbeat, *self._channels)
+            sent = set(self._channels)
+            await self._send(connection, "SUBSCRIBE", self._heartbeat, *sent)
+            # channels held while that was on its way must not miss this connection
+            while late := self._channels - sent:
+                sent |= late
+                await self._send(connection, "SUBSCRIBE", *late)
         except BaseException:
             await connection.disconnect()
             raise

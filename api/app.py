@@ -20,8 +20,9 @@ from api.static import static_routes
 from api.websocket import Sessions, websocket_handler
 from workflow.backends import open_backend
 from workflow.engine import Engine
+from workflow.errors import PluginError
 from workflow.plan import Plan, load_plan
-from workflow.plugin import Plugin, load_plugin
+from workflow.plugin import Plugin, check_resource_topics, load_plugin
 from workflow.settings import Settings
 
 __all__ = ["create_app"]
@@ -32,8 +33,16 @@ Route = HTTPRouteHandler | WebsocketRouteHandler | Router
 
 
 def load_plugins(plan: Plan) -> dict[str, Plugin]:
-    """Load every plugin of the plan, by state name (the plan refused reserved routes)."""
-    return {step.name: load_plugin(step) for step in plan.steps}
+    """Load every plugin of the plan, by state name (the plan refused reserved routes).
+
+    Raises PluginError when a plugin cannot be loaded or its resources'
+    topics clash with others of the flow.
+    """
+    plugins = {step.name: load_plugin(step) for step in plan.steps}
+    clashes = check_resource_topics(plan, plugins.values())
+    if clashes:
+        raise PluginError("\n".join(clashes))
+    return plugins
 
 
 def _plugin_routers(plugins: Iterable[Plugin]) -> list[Router]:

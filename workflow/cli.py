@@ -12,7 +12,7 @@ from typing import Any
 from workflow.errors import PlanError, PluginError
 from workflow.machine import WorkflowMachine
 from workflow.plan import Plan, Step, load_plan
-from workflow.plugin import load_plugin
+from workflow.plugin import check_resource_topics, load_plugin
 from workflow.scaffold import (
     NewPlugin,
     ScaffoldError,
@@ -89,14 +89,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _plugin_problems(plan: Plan) -> list[str]:
-    problems = []
+    problems, plugins = [], []
     for step in plan.steps:
         try:
-            load_plugin(step)
+            plugins.append(load_plugin(step))
         except PluginError as exc:
             problems.append(str(exc))
         problems.extend(_page_problems(plan, step))
-    return problems
+    return problems + check_resource_topics(plan, plugins)
 
 
 def _page_problems(plan: Plan, step: Step) -> list[str]:

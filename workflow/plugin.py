@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from workflow.errors import PluginError
+from workflow.topics import ENGINE_TOPICS, updated_topic
 
 if TYPE_CHECKING:
-    from workflow.plan import Step
+    from workflow.plan import Plan, Step
     from workflow.runs import Completion
     from workflow.step import StepContext
 
-__all__ = ["Plugin", "load_plugin", "read_plugin"]
+__all__ = ["Plugin", "check_resource_topics", "load_plugin", "read_plugin"]
 
 StepHandler = Callable[["StepContext"], Awaitable[None]]
 CompletionCheck = Callable[["Completion"], None]
@@ -90,6 +91,30 @@ def load_plugin(step: Step) -> Plugin:
             f"lists name {step.name!r} and route {step.route!r}"
         )
     return plugin
+
+
+def check_resource_topics(plan: Plan, plugins: Iterable[Plugin]) -> list[str]:
+    """Name every resource whose ``<Type>Updated`` topic the flow already uses for another thing.
+
+    Its changes would reach the subscribers of that topic as if they were
+    what that topic promises (a run's update, another plugin's records).
+    """
+    owners = {topic: "published by the engine" for topic in ENGINE_TOPICS}
+    owners.update(
+        {step.completion_topic: f"the completion topic of {step.name}" for step in plan.steps}
+    )
+    problems = []
+    for plugin in plugins:
+        for resource, struct in plugin.resources.items():
+            topic = updated_topic(struct.__name__)
+            owner = owners.setdefault(topic, f"announced by resource {resource!r} of {plugin.name}")
+            if owner.endswith(f"resource {resource!r} of {plugin.name}"):
+                continue
+            problems.append(
+                f"{plan.path.name}: {plugin.name}: resource {resource!r} would announce its "
+                f"changes on {topic}, which is {owner}; rename the struct {struct.__name__}"
+            )
+    return problems
 
 
 def _import(name: str, path: Path) -> ModuleType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import keyword
 import os
 import re
@@ -11,8 +12,11 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from workflow.errors import PlanError, WorkflowError
-from workflow.plan import RESERVED_ROUTES, load_plan
+import msgspec
+
+from workflow.errors import PlanError, PluginError, WorkflowError
+from workflow.plan import RESERVED_ROUTES, Plan, load_plan
+from workflow.plugin import Plugin, check_resource_topics, load_plugin
 
 __all__ = [
     "NewPlugin",
@@ -104,6 +108,24 @@ def _check_plan(new: NewPlugin, plan_path: Path) -> None:
             raise ScaffoldError(f"route {new.route!r} is already used by {step.name!r}")
         if step.completion_topic == new.topic:
             raise ScaffoldError(f"topic {new.topic!r} is already {step.name!r}'s")
+    clashes = check_resource_topics(plan, [*_loadable_plugins(plan), _declared(new)])
+    if clashes:
+        raise ScaffoldError(f"--resource: {clashes[0]}")
+
+
+def _loadable_plugins(plan: Plan) -> list[Plugin]:
+    """The plugins of ``plan`` that load; the plan's own check reports the others."""
+    plugins = []
+    for step in plan.steps:
+        with contextlib.suppress(PluginError):
+            plugins.append(load_plugin(step))
+    return plugins
+
+
+def _declared(new: NewPlugin) -> Plugin:
+    """The new plugin as it will declare itself, its structs empty stand-ins."""
+    structs = {resource: msgspec.defstruct(type_, []) for resource, type_ in new.resources}
+    return Plugin(name=new.name, route=new.route, resources=structs)
 
 
 def create_plugin(new: NewPlugin, plugins_dir: Path) -> list[Path]:

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.redis_server import free_port
 from tests.server import ServerProcess
+from tests.workflow.plans import plugin_entry, write_plan
 from workflow.cli import main
 
 SYNC_TOPIC = "test.sync"
@@ -160,3 +161,17 @@ def test_serve_taken_port_exits_4_with_one_line_naming_it(
     assert code == 4
     assert len(errors) == 1
     assert errors[0].startswith(f"serve: cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+def test_serve_resource_on_an_engine_topic_exits_1_naming_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    plan = write_plan(tmp_path, [plugin_entry("a", "a", visible_in_ui=False)])
+    (tmp_path / "plugins" / "a" / "plugin.py").write_text(
+        "import msgspec\nfrom workflow import Plugin\n\n"
+        "class Workflow(msgspec.Struct):\n    name: str\n\n"
+        "plugin = Plugin(name='a', route='a', resources={'run': Workflow})\n"
+    )
+
+    assert main(["serve", "--plan", str(plan)]) == 1
+    assert "resource 'run' would announce its changes on WorkflowUpdated" in caplog.text

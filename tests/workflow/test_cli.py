@@ -92,3 +92,31 @@ def test_check_reports_a_visible_step_without_its_page(
         "execution_plan.toml: a: visible_in_ui is true but step-a.html is missing from a/web/; "
         "add the page, or set visible_in_ui = false"
     ]
+
+
+def test_check_reports_resources_announcing_on_a_topic_already_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_plan(
+        tmp_path,
+        [plugin_entry("a", "a", visible_in_ui=False), plugin_entry("b", "b", visible_in_ui=False)],
+    )
+    declare = (
+        "import msgspec\nfrom workflow import Plugin\n\n"
+        "class {type}(msgspec.Struct):\n    name: str\n\n"
+        "plugin = Plugin(name={name!r}, route={name!r}, resources={resources})\n"
+    )
+    (tmp_path / "plugins" / "a" / "plugin.py").write_text(
+        declare.format(type="Workflow", name="a", resources="{'run': Workflow}")
+    )
+    (tmp_path / "plugins" / "b" / "plugin.py").write_text(
+        declare.format(type="Device", name="b", resources="{'d1': Device, 'd2': Device}")
+    )
+
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "execution_plan.toml: a: resource 'run' would announce its changes on WorkflowUpdated, "
+        "which is published by the engine; rename the struct Workflow",
+        "execution_plan.toml: b: resource 'd2' would announce its changes on DeviceUpdated, "
+        "which is announced by resource 'd1' of b; rename the struct Device",
+    ]

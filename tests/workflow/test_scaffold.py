@@ -90,6 +90,14 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
             ["plugin_new", "--route", "new", "--resource", "a:A", "--resource", "a:B"],
             "--resource: resource 'a' is given twice",
         ),
+        (
+            ["plugin_new", "--route", "new", "--resource", "run:Workflow"],
+            "on WorkflowUpdated, which is published by the engine",
+        ),
+        (
+            ["plugin_new", "--route", "new", "--resource", "gadget:Device"],
+            "on DeviceUpdated, which is announced by resource 'device' of plugin_provisioning",
+        ),
         (["plugin_new", "--route", "new", "--after", "plugin_terms"], "add --add-to-plan"),
         (
             ["plugin_new", "--route", "new", "--add-to-plan", "--after", "nope"],
@@ -105,6 +113,8 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
         "no-plan",
         "bad-resource",
         "twice-resource",
+        "engine-topic-resource",
+        "taken-topic-resource",
         "after-alone",
         "bad-after",
     ],

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
 from litestar import WebSocket
@@ -47,15 +47,16 @@ class _Publish(msgspec.Struct):
     topic: str
     payload: Any = ""
     publisher_name: str | None = None
-    timestamp: str | None = None
+    #: Anything: one that is not RFC 3339 text is replaced by the time of receipt.
+    timestamp: Any = None
 
 
 _decode_publish = msgspec.json.Decoder(_Publish).decode
 
 
-def is_rfc3339(text: str) -> bool:
+def is_rfc3339(text: object) -> TypeGuard[str]:
     """Tell whether ``text`` is an RFC 3339 date-time that names a real instant."""
-    if _RFC3339.fullmatch(text) is None:
+    if not isinstance(text, str) or _RFC3339.fullmatch(text) is None:
         return False
     try:
         datetime.fromisoformat(text.upper())
@@ -233,7 +234,7 @@ class Session:
             self.refuse("publish-json: this server needs its access token to publish")
             return None
         payload = frame.payload if isinstance(frame.payload, str) else encode_json(frame.payload)
-        stamp = frame.timestamp if frame.timestamp and is_rfc3339(frame.timestamp) else timestamp()
+        stamp = frame.timestamp if is_rfc3339(frame.timestamp) else timestamp()
         return Envelope(frame.publisher_name or self.name, frame.topic, payload, stamp)
 
     def _check_topic(self, command: str, topic: Any) -> bool:

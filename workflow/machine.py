@@ -77,6 +77,8 @@ class WorkflowMachine:
         text: str = graph.get_graph(force_new=True).draw(None)
         # transitions writes "Class"; Mermaid's keyword is "class", or the styling is lost
         text = re.sub(r"^(\s*)Class ", r"\1class ", text, flags=re.MULTILINE)
+        # and a bare title line in the front matter, which Mermaid reads only as "title: ..."
+        text = re.sub(r"\A---\n(?!title:)(.*)\n---", r"---\ntitle: \1\n---", text)
         if state is None:  # the plan alone: no state is current
             text = text.replace(f"class {self.start} s_active", f"class {self.start} s_default")
         return text

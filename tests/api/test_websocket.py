@@ -50,7 +50,9 @@ def test_ws_object_payload_is_delivered_as_its_json_text(connect: Connect) -> No
     assert json.loads(stream.receive()["payload"]) == {"headline": "hi", "n": [1, 2]}
 
 
-@pytest.mark.parametrize("stamp", ["yesterday", "2024-13-01T00:00:00Z", "2024-05-01", 17, None])
+@pytest.mark.parametrize(
+    "stamp", ["yesterday", "2024-13-01T00:00:00Z", "2024-05-01", 17, None, ["2024"], {}]
+)
 def test_ws_invalid_timestamp_is_replaced_by_the_server_time(connect: Connect, stamp: Any) -> None:
     stream = connect("reader")
     stream.subscribe("news")
@@ -58,6 +60,7 @@ def test_ws_invalid_timestamp_is_replaced_by_the_server_time(connect: Connect, s
     stream.publish("news", "x", timestamp=stamp)
     message = stream.receive()
 
+    assert (message["topic"], message["payload"]) == ("news", "x")
     assert message["timestamp"] != stamp and is_rfc3339(message["timestamp"])
 
 

@@ -74,8 +74,6 @@ refused_frames = st.one_of(
     st.builds(lambda topic: publish_frame(topic=topic, payload="x"), bad_topics | non_strings),
     st.builds(lambda name: publish_frame(topic="news", publisher_name=name),
               non_strings.filter(lambda value: value is not None)),
-    st.builds(lambda stamp: publish_frame(topic="news", timestamp=stamp),
-              non_strings.filter(lambda value: value is not None)),
     st.builds(lambda topic: publish_frame(topic=topic, payload="{}"), st.sampled_from(
         sorted(ENGINE_TOPICS))),
     st.builds(lambda payload: publish_frame(topic="WelcomeCompleted", payload=payload),

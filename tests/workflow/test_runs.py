@@ -149,7 +149,8 @@ def test_machine_keeps_no_model_per_run(machine: WorkflowMachine) -> None:
 def test_machine_draws_mermaid_with_the_current_state_marked(machine: WorkflowMachine) -> None:
     text = machine.draw("plugin_terms")
 
-    assert "stateDiagram-v2" in text
+    family = machine.plan.general.product_family
+    assert text.startswith(f"---\ntitle: {family} {machine.plan.version}\n---\nstateDiagram-v2")
     assert "plugin_terms s_active" in text
     assert "plugin_welcome s_active" not in text
     assert "plugin_provisioning --> plugin_verify: DeviceCompleted" in text

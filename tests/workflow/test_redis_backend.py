@@ -280,3 +280,46 @@ async def test_redis_default_run_lost_with_the_data_is_started_again(
 
     assert (run.state, run.seq) == (engine.plan.start, 0)
     assert [r.id for r in await engine.list_runs()] == [DEFAULT_RUN]
+
+
+async def test_redis_changes_stored_before_the_listener_is_back_are_announced_after(
+    start_engine: StartEngine, open_redis: OpenRedis, admin: Redis
+) -> None:
+    backend = await open_redis()
+    engine = await start_engine(backend)
+    updates = Inbox()
+    await engine.bus.subscribe(WORKFLOW_UPDATED, updates)
+
+    # Redis answers commands but refuses the listener its subscriptions: the
+    # window between a Redis restart and the listener's return, held open.
+    await admin.execute_command("ACL", "SETUSER", "default", "-subscribe")
+    try:
+        await admin.client_kill_filter(_type="pubsub")
+        while backend.listener.is_connected:
+            await asyncio.sleep(0.05)
+        run = await engine.create_run("stored-meanwhile")
+        nothing_yet = await updates.drain(wait=0.5)
+    finally:
+        await admin.execute_command("ACL", "SETUSER", "default", "+subscribe")
+
+    announced = await updates.envelope(timeout=10)
+    assert nothing_yet == []
+    assert json.loads(announced.payload)["run"] == run.id
+    assert await engine.get_run(run.id) == run
+
+
+async def test_redis_refusing_writes_is_backend_unavailable_naming_why(
+    start_engine: StartEngine, open_redis: OpenRedis, admin: Redis
+) -> None:
+    engine = await start_engine(await open_redis())
+
+    await admin.config_set("maxmemory", 1)
+    try:
+        with pytest.raises(BackendUnavailable, match="maxmemory"):
+            await engine.backend.put_record("devices", "d1", b"device", create=True)
+        with pytest.raises(BackendUnavailable, match="maxmemory"):
+            await engine.create_run("refused")
+    finally:
+        await admin.config_set("maxmemory", 0)
+
+    assert await engine.backend.get_run("refused") is None

@@ -23,8 +23,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from workflow.backends.base import Backend
 from workflow.backends.keys import RedisKeys
@@ -145,6 +144,13 @@ class RedisBackend(Backend):
             raise BackendUnavailable(f"redis at {self.name}: subscriber is reconnecting")
 
     async def publish(self, topic: str, data: bytes) -> None:
+        if not self.listener.is_connected:
+            # Redis may answer again before this process has subscribed again: what
+            # went out now would miss its own subscribers, so it is refused (and an
+            # announcement kept by the bus) until the listener says it is back.
+            raise BackendUnavailable(
+                f"redis at {self.name}: cannot publish {topic}: subscriber is reconnecting"
+            )
         with self._reaching(f"cannot publish {topic}"):
             await self._client.publish(self.keys.topic_channel(topic), data)
 
@@ -248,5 +254,6 @@ class RedisBackend(Backend):
     def _reaching(self, doing: str) -> Iterator[None]:
         try:
             yield
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        except (RedisError, OSError) as exc:
+            # unreachable, or refusing (out of memory, a read-only replica, still loading)
             raise BackendUnavailable(f"redis at {self.name}: {doing}: {exc}") from exc

@@ -164,12 +164,7 @@ class RedisListener:
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 await connection.connect()  # type: ignore[no-untyped-call]
-            sent = set(self._channels)
-            await self._send(connection, "SUBSCRIBE", self._heartbeat, *sent)
-            # channels held while that was on its way must not miss this connection
-            while late := self._channels - sent:
-                sent |= late
-                await self._send(connection, "SUBSCRIBE", *late)
+            await self._subscribe_all(connection)
         except BaseException:
             await connection.disconnect()
             raise
@@ -177,6 +172,30 @@ class RedisListener:
         self._heard = asyncio.get_running_loop().time()
         self.connects += 1
         return connection
+
+    async def _subscribe_all(self, connection: AbstractConnection) -> None:
+        """Subscribe every held channel and wait until Redis has confirmed each.
+
+        Until then the connection does not count as up: a publish in between
+        would miss this process's own subscribers.  Channels held while this
+        is on its way are subscribed too, before it returns.
+        """
+        pending = {self._heartbeat, *self._channels}
+        sent = set(pending)
+        await self._send(connection, "SUBSCRIBE", *pending)
+        while True:
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                while pending:
+                    response = await connection.read_response(push_request=True)
+                    if _is_confirmation(response):
+                        pending.discard(response[1])
+                    else:
+                        self._handle(response)
+            pending = self._channels - sent
+            if not pending:
+                return
+            sent |= pending
+            await self._send(connection, "SUBSCRIBE", *pending)
 
     async def _disconnect(self) -> None:
         connection, self._connection = self._connection, None
@@ -281,3 +300,7 @@ class RedisListener:
             self._receive(channel, data)
         except Exception:
             logger.exception("redis listener: delivery on %r failed", channel)
+
+
+def _is_confirmation(response: object) -> bool:
+    return isinstance(response, list) and len(response) == 3 and response[0] == b"subscribe"

@@ -23,7 +23,7 @@ from litestar.exceptions import WebSocketDisconnect
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable, CompletionRefused
 from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
-from workflow.topics import ENGINE_TOPICS, PROTOCOL_ERROR, is_valid_topic
+from workflow.topics import PROTOCOL_ERROR, is_valid_topic
 
 __all__ = ["CLOSE_TOO_SLOW", "Session", "is_rfc3339"]
 
@@ -227,8 +227,11 @@ class Session:
             return None
         if not self._check_topic("publish-json", frame.topic):
             return None
-        if frame.topic in ENGINE_TOPICS:
+        if frame.topic in self._engine.announced_topics:
             self.refuse(f"publish-json: {frame.topic} is published by the engine only")
+            return None
+        if frame.publisher_name == ENGINE_PUBLISHER:
+            self.refuse(f"publish-json: publisher_name {ENGINE_PUBLISHER!r} is the engine's own")
             return None
         if not self._can_publish:
             self.refuse("publish-json: this server needs its access token to publish")

@@ -20,6 +20,7 @@ from workflow.backends import Backend
 from workflow.bus import Bus
 from workflow.errors import (
     CompletionNotApplicable,
+    InvalidCompletion,
     PluginError,
     RunExists,
     UnknownRun,
@@ -40,7 +41,13 @@ from workflow.runs import (
     record_failure,
 )
 from workflow.steps import StepRunner
-from workflow.topics import SWITCH_ROUTE, WORKFLOW_COMPLETED, WORKFLOW_STARTED, WORKFLOW_UPDATED
+from workflow.topics import (
+    ENGINE_TOPICS,
+    SWITCH_ROUTE,
+    WORKFLOW_COMPLETED,
+    WORKFLOW_STARTED,
+    WORKFLOW_UPDATED,
+)
 
 __all__ = ["Engine"]
 
@@ -70,6 +77,8 @@ class Engine:
         self.bus = Bus(backend)
         self.plugins = dict(plugins or {})
         self.records = open_record_stores(self.plugins.values(), backend, self.bus)
+        #: What only the engine may publish: its own topics and every record change.
+        self.announced_topics = ENGINE_TOPICS | {store.topic for store in self.records.values()}
         self.steps = StepRunner(
             self, self.plugins, lease=step_lease, sweep_interval=sweep_interval
         )
@@ -149,6 +158,8 @@ class Engine:
         Raises CompletionRefused (InvalidCompletion, UnknownRun,
         CompletionNotApplicable) with the run unchanged.
         """
+        # made before anything is stored: data that cannot be sent on is refused, not lost
+        announcement = envelope or _completion_envelope(completion)
         for _ in range(MAX_ATTEMPTS):
             run = await self.get_run(completion.run)
             advanced = apply_completion(self.machine, run, completion)
@@ -158,7 +169,7 @@ class Engine:
                     "run %s: %s -> %s on %s (%s, by %s)", run.id, run.state, advanced.state,
                     completion.topic, completion.status, completion.publisher,
                 )
-                await self.bus.announce(envelope or _completion_envelope(completion))
+                await self.bus.announce(announcement)
                 await self._announce(run, advanced, completion.topic)
                 return advanced
         raise CompletionNotApplicable(
@@ -217,4 +228,8 @@ class Engine:
 
 def _completion_envelope(completion: Completion) -> Envelope:
     payload = {"status": completion.status, "run": completion.run, "data": completion.data}
-    return Envelope(completion.publisher, completion.topic, encode_json(payload), timestamp())
+    try:
+        text = encode_json(payload)
+    except RecursionError as exc:
+        raise InvalidCompletion(f"{completion.topic}: data is nested too deeply") from exc
+    return Envelope(completion.publisher, completion.topic, text, timestamp())

@@ -109,6 +109,8 @@ def parse_completion(topic: str, payload: str | bytes, publisher: str) -> Comple
         raise InvalidCompletion(f"payload is not a completion: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise InvalidCompletion(f"payload is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidCompletion("payload is nested too deeply") from exc
     return Completion(topic, body.status, body.run, publisher, body.data)
 
 

@@ -163,6 +163,23 @@ def test_events_malformed_json_is_400(client: Client) -> None:
     assert response.status_code == 400
 
 
+def test_events_with_data_nested_near_the_limits_are_applied_or_refused_never_lost(
+    client: Client,
+) -> None:
+    # Decoding and encoding give up at depths near a thousand that move with the stack:
+    # every depth around them is tried, each on a run of its own.
+    for depth in range(850, 1050):
+        run = client.post("/api/workflow/runs", json={}).json()["id"]
+        body = b'{"topic": "WelcomeCompleted", "status": "completed", "data": '
+        body += b"[" * depth + b"]" * depth + b"}"
+
+        response = client.post(f"/api/workflow/runs/{run}/events", content=body)
+
+        assert response.status_code in (200, 400), depth
+        seq = client.get(f"/api/workflow/runs/{run}").json()["seq"]
+        assert seq == (1 if response.status_code == 200 else 0), depth
+
+
 def test_events_for_an_unknown_run_are_404(client: Client) -> None:
     assert send_event(client, "WelcomeCompleted", run="nope").status_code == 404
 

@@ -169,6 +169,10 @@ def test_ws_refused_completion_reaches_only_its_sender(connect: Connect) -> None
         ('publish-json:{"topic": 5, "payload": "x"}', "topic"),
         ('publish-json:{"topic": "a b", "payload": "x"}', "invalid topic"),
         ('publish-json:{"topic": "WorkflowUpdated", "payload": "{}"}', "engine only"),
+        ('publish-json:{"topic": "DeviceUpdated", "payload": "{}"}', "engine only"),
+        ('publish-json:{"topic": "news", "publisher_name": "workflow"}', "engine's own"),
+        ('publish-json:{"topic": "WelcomeCompleted", "payload": "{\\"status\\": '
+         '\\"completed\\", \\"data\\": ' + "[" * 2000 + "]" * 2000 + '}"}', "too deeply"),
         ('publish-json:{"topic": "WelcomeCompleted", "payload": "not json"}', "WelcomeCompleted"),
         ('publish-json:{"topic": "WelcomeCompleted", "payload": "{\\"status\\": \\"ok\\"}"}',
          "status"),

@@ -122,6 +122,7 @@ def test_run_finished_refuses_every_completion(machine: WorkflowMachine) -> None
         ('"completed"', "not a completion"),
         ('{"data": 1}', "not a completion"),
         ('{"status": 3}', "not a completion"),
+        ('{"status": "completed", "data": ' + "[" * 5000 + "]" * 5000 + "}", "too deeply"),
     ],
 )
 def test_parse_completion_refuses_malformed_payloads(payload: str, reason: str) -> None:

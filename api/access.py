@@ -17,7 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.connection import ASGIConnection, Request
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
@@ -25,11 +27,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 
 from api.errors import error_responses
-from workflow.settings import Settings
+from workflow.settings import Settings, is_loopback
 
 __all__ = ["SECURITY_SCHEME", "AccessPolicy"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 PROTECTED_READS = "/api/"
 SECURITY_SCHEME = "accessToken"
 NEEDS_TOKEN = "this server needs its access token: Authorization: Bearer <token>"
@@ -40,6 +43,23 @@ def _is_write(method: str) -> bool:
     return method not in SAFE_METHODS
 
 
+def _own_hosts(settings: Settings) -> frozenset[str] | None:
+    """The ``Host`` names a server bound to loopback answers to; None when bound elsewhere.
+
+    A page on any site can have its own name resolve to 127.0.0.1 (DNS
+    rebinding): its requests then carry that name in ``Host`` and look
+    same-origin.  Only loopback names, the bound address and the hosts of the
+    allowed origins reach a loopback server.
+    """
+    if not is_loopback(settings.host):
+        return None
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    hosts = {f"{name}{port}" for name in {*LOOPBACK_NAMES, host}
+             for port in ("", f":{settings.port}")}
+    hosts |= {urlsplit(origin).netloc for origin in settings.allowed_origins if origin != "*"}
+    return frozenset(hosts)
+
+
 class AccessPolicy:
     """The access rules of one server; also a Litestar guard for HTTP calls."""
 
@@ -47,11 +67,24 @@ class AccessPolicy:
         self._token = settings.access_token
         self._protect_reads = settings.protect_reads and self._token is not None
         self._origins = frozenset(settings.allowed_origins)
+        self._hosts = _own_hosts(settings)
 
     @property
     def needs_token(self) -> bool:
         """Tell whether writes need a token at all."""
         return self._token is not None
+
+    def allowed_hosts(self) -> AllowedHostsConfig | None:
+        """Litestar's check that an HTTP request names this server (400 otherwise).
+
+        A WebSocket handshake naming another host is refused by
+        ``refuse_handshake`` instead, with the close code of every refusal.
+        """
+        if self._hosts is None:
+            return None
+        return AllowedHostsConfig(
+            allowed_hosts=sorted(self._hosts), scopes={ScopeType.HTTP}, www_redirect=False
+        )
 
     def is_allowed_origin(self, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
         """Tell whether the request comes from no browser, our own origin or an allowed one."""
@@ -65,8 +98,8 @@ class AccessPolicy:
         if self._token is None:
             return True
         scheme, _, presented = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" and query:
-            presented = connection.query_params.get("token", "")
+        if scheme.lower() != "bearer":
+            presented = connection.query_params.get("token", "") if query else ""
         return hmac.compare_digest(presented.strip().encode(), self._token.encode())
 
     def refuse_handshake(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -75,6 +108,9 @@ class AccessPolicy:
         A client without the token may still listen, unless reads are protected;
         one that shows a wrong token is refused outright.
         """
+        host = connection.headers.get("host")
+        if self._hosts is not None and host not in self._hosts:
+            return f"host {host!r} is not a name of this server"
         if not self.is_allowed_origin(connection):
             return f"origin {connection.headers.get('origin')!r} is not allowed"
         shown = "authorization" in connection.headers or "token" in connection.query_params

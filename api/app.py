@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
         on_startup=[engine.start],
         on_shutdown=[sessions.close_all, engine.close],
         guards=[access],
+        allowed_hosts=access.allowed_hosts(),
         exception_handlers=EXCEPTION_HANDLERS,
         after_exception=[log_unexpected],
         request_max_body_size=settings.max_body_size,

@@ -16,6 +16,7 @@ import signal
 import socket
 from types import FrameType
 from typing import NoReturn
+from urllib.parse import unquote_plus
 
 import uvicorn
 
@@ -35,7 +36,8 @@ SHUTDOWN_GRACE = 3.0
 
 logger = logging.getLogger(__name__)
 
-_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]*")
+#: A query parameter: its key (as sent, percent-encoded or not) and its value.
+_QUERY_PARAMETER = re.compile(r"(?<=[?&])([^=&\s\"]*)=([^&\s\"]*)")
 
 
 class TokenMask(logging.Filter):
@@ -49,10 +51,16 @@ class TokenMask(logging.Filter):
         """Mask the record's text arguments; keep every record."""
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                _QUERY_PARAMETER.sub(_mask_token, arg) if isinstance(arg, str) else arg
                 for arg in record.args
             )
         return True
+
+
+def _mask_token(parameter: re.Match[str]) -> str:
+    """Mask the value of a ``token`` parameter, however its key is encoded."""
+    key = parameter[1]
+    return f"{key}=***" if unquote_plus(key) == "token" else parameter[0]
 
 
 class GracefulServer(uvicorn.Server):

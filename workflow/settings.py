@@ -43,8 +43,11 @@ def _path(value: str) -> Path:
     return Path(_text(value))
 
 
-def _optional_text(value: str) -> str | None:
-    return value.strip() or None
+def _token(value: str) -> str:
+    # a blank token from an empty secrets file must not leave the server open
+    if not value.strip():
+        raise ValueError("is empty; set a long random secret, or leave it unset for no token")
+    return value.strip()
 
 
 def _port(value: str) -> int:
@@ -120,7 +123,7 @@ OPTIONS = (
            "redis://host:port/db; without it, runs and records live in memory"),
     Option("key_prefix", "--key-prefix", "WORKFLOW_KEY_PREFIX", _key_prefix,
            "prefix of every Redis key and channel (default workflow)"),
-    Option("access_token", "--access-token", "WORKFLOW_ACCESS_TOKEN", _optional_text,
+    Option("access_token", "--access-token", "WORKFLOW_ACCESS_TOKEN", _token,
            "bearer token required for writes and WebSocket publishes"),
     Option("protect_reads", "--protect-reads", "WORKFLOW_PROTECT_READS", _switch,
            "reads of /api and listening on /ws need the access token too", switch=True),

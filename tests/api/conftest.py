@@ -25,6 +25,8 @@ from workflow.settings import Settings
 BACKENDS = ["memory", "redis"]
 SYNC_TOPIC = "test.sync"
 WAIT = 5.0
+#: The Host the test clients name: the default settings' loopback address.
+OWN_HOST = "127.0.0.1:8081"
 
 ONBOARDING_PLAN = """
 [general]
@@ -149,7 +151,7 @@ def make_client() -> Iterator[Callable[[Settings], TestClient[Litestar]]]:
     clients: list[TestClient[Litestar]] = []
 
     def make(settings: Settings) -> TestClient[Litestar]:
-        client = TestClient(create_app(settings), timeout=WAIT)
+        client = TestClient(create_app(settings), base_url=f"http://{OWN_HOST}", timeout=WAIT)
         client.__enter__()
         clients.append(client)
         return client

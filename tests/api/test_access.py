@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import TestClient
 
-from tests.api.conftest import Stream
+from tests.api.conftest import OWN_HOST, Stream
 from workflow.settings import Settings
 
 Client = TestClient[Litestar]
@@ -37,8 +37,10 @@ def test_write_without_the_token_is_401_and_changes_nothing(guarded: Client) -> 
     missing = guarded.post("/api/provision/device", json=DEVICE)
     wrong = guarded.post("/api/provision/device", json=DEVICE,
                          headers={"authorization": "Bearer nope"})
+    other_scheme = guarded.post("/api/provision/device", json=DEVICE,
+                                headers={"authorization": f"Basic {TOKEN}"})
 
-    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert (missing.status_code, wrong.status_code, other_scheme.status_code) == (401, 401, 401)
     assert guarded.get("/api/provision/device").json() == []
 
 
@@ -57,7 +59,7 @@ def test_reads_need_no_token(guarded: Client) -> None:
 
 @pytest.mark.parametrize(
     ("origin", "status"),
-    [("https://evil.example", 403), ("http://testserver.local", 201),
+    [("https://evil.example", 403), (f"http://{OWN_HOST}", 201),
      ("https://kiosk.example", 201)],
     ids=["foreign", "same-origin", "allowed"],
 )
@@ -68,6 +70,34 @@ def test_browser_write_is_let_through_only_from_allowed_origins(
                             headers={**BEARER, "origin": origin})
 
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [("evil.example:8081", 400), ("localhost:8081", 201), ("[::1]:8081", 201),
+     ("kiosk.example", 201)],
+    ids=["rebound-name", "localhost", "ipv6-loopback", "allowed-origin-host"],
+)
+def test_loopback_server_answers_only_to_its_own_host_names(
+    guarded: Client, host: str, status: int
+) -> None:
+    origin = {"origin": f"http://{host}"}  # what a page served under that name sends
+
+    response = guarded.post("/api/provision/device", json=DEVICE,
+                            headers={**BEARER, **origin, "host": host})
+
+    assert response.status_code == status
+    assert len(guarded.get("/api/provision/device").json()) == (status == 201)
+
+
+def test_server_bound_elsewhere_answers_to_any_host_name(
+    make_client: Callable[[Settings], Client], plan_path: Path
+) -> None:
+    open_bind = make_client(Settings(plan=plan_path, host="0.0.0.0", access_token=TOKEN))
+
+    response = open_bind.get("/api/workflow", headers={"host": "onboarding.internal"})
+
+    assert response.status_code == 200
 
 
 def test_ws_without_the_token_may_listen_but_not_publish(guarded: Client) -> None:

@@ -213,10 +213,11 @@ async def test_serve_frame_over_four_times_the_limit_closes_with_1009(
     assert heard["payload"] == "fine"
 
 
-async def test_serve_logs_never_show_the_access_token(start_server: StartServer) -> None:
+@pytest.mark.parametrize("key", ["token", "%74oken", "%74%6F%6B%65%6E"])
+async def test_serve_logs_never_show_the_access_token(start_server: StartServer, key: str) -> None:
     secret = "s3cret-" + uuid.uuid4().hex
     server = start_server("--access-token", secret)
-    async with websockets.connect(f"{ws_url(server)}?token={secret}&lang=en") as socket:
+    async with websockets.connect(f"{ws_url(server)}?{key}={secret}&lang=en") as socket:
         await subscribe(socket, "news")
         await publish(socket, "news", "with the token")
         heard = json.loads(await asyncio.wait_for(socket.recv(), 5))
@@ -224,8 +225,20 @@ async def test_serve_logs_never_show_the_access_token(start_server: StartServer)
 
     log = server.log.read_text()
     assert heard["payload"] == "with the token"
-    assert "/ws?token=***&lang=en" in log
+    assert f"/ws?{key}=***&lang=en" in log
     assert secret not in log
+
+
+async def test_serve_refuses_a_handshake_naming_another_host(start_server: StartServer) -> None:
+    server = start_server()
+    rebound = f"ws://evil.example:{server.port}/ws"  # a foreign name that resolved to loopback
+
+    async with websockets.connect(rebound, host="127.0.0.1", port=server.port) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "host" in closed.value.rcvd.reason
 
 
 @pytest.mark.parametrize(

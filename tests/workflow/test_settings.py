@@ -58,6 +58,7 @@ def test_settings_empty_redis_url_means_memory() -> None:
         ("WORKFLOW_ALLOWED_ORIGINS", "kiosk.example"), ("WORKFLOW_PLAN", " "),
         ("WORKFLOW_PROTECT_READS", "maybe"), ("WORKFLOW_ALLOW_INSECURE_BIND", "2"),
         ("WORKFLOW_WS_PING_INTERVAL", "-1"), ("WORKFLOW_WS_PING_TIMEOUT", "soon"),
+        ("WORKFLOW_ACCESS_TOKEN", ""), ("WORKFLOW_ACCESS_TOKEN", "  \n"),
     ],
 )
 def test_settings_bad_environment_value_names_the_variable(variable: str, value: str) -> None:

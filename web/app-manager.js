@@ -68,6 +68,12 @@ export function createAppManager(connection, token = null) {
     }
   }
 
+  // Whether the plugin `name` listens to `topic`, e.g. the shell asking whether
+  // the step on screen shows its own refusals.
+  function isSubscribed(name, topic) {
+    return plugins.get(name)?.has(topic) ?? false;
+  }
+
   function publish(name, topic, payload) {
     requireTopic(topic);
     const text = typeof payload === "string" ? payload : JSON.stringify(payload ?? null);
@@ -111,6 +117,7 @@ export function createAppManager(connection, token = null) {
     unregisterPlugin,
     subscribe,
     unsubscribe,
+    isSubscribed,
     publish,
     onReady,
     fetch: fetchWithToken,

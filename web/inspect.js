@@ -4,6 +4,7 @@
 import { createAppManager, readAccessToken } from "./app-manager.js";
 import { Connection, buildSocketUrl, createClientName } from "./connection.js";
 import { getJson, getText } from "./http.js";
+import { ServerStorage } from "./storage.js";
 import { TrafficLog } from "./traffic.js";
 import { showConnectionStatus } from "./views.js";
 
@@ -169,11 +170,13 @@ function startInspector() {
   const connection = new Connection(buildSocketUrl(token), createClientName(NAME));
   const appManager = createAppManager(connection, token);
   const inspector = new Inspector(appManager);
+  const storage = new ServerStorage();
 
   if (token) {
     byId("shell-link").search = `?token=${encodeURIComponent(token)}`;
   }
-  showConnectionStatus(connection, byId("connection-status"));
+  showConnectionStatus(connection, byId("connection-status"), storage);
+  storage.follow(appManager, NAME, () => inspector.refresh());
   appManager.subscribe(NAME, "WorkflowUpdated", (event) => inspector.handleRunEvent(event));
   appManager.subscribe(NAME, "WorkflowCompleted", (event) => inspector.handleRunEvent(event));
   watchTraffic(appManager);

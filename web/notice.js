@@ -9,8 +9,10 @@ export class Notice {
     this.timer = null;
   }
 
-  show(text) {
+  // detail, e.g. the server's own words, goes in the title (a tooltip).
+  show(text, detail = "") {
     this.element.textContent = text;
+    this.element.title = detail;
     this.element.hidden = false;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.clear(), NOTICE_MS);
@@ -20,5 +22,6 @@ export class Notice {
     clearTimeout(this.timer);
     this.element.hidden = true;
     this.element.textContent = "";
+    this.element.title = "";
   }
 }

@@ -1,4 +1,5 @@
-// "Step N of M" over the plan's visible steps, a bar, and the list of steps.
+// "Step N of M" over the plan's visible steps, a bar, and the list of steps,
+// each marked done, skipped, current or to do.
 
 export const FINISHED = "finished";
 
@@ -27,11 +28,23 @@ function describePosition(current, done, total, failed) {
   return `Working… ${done} of ${total} steps done`;
 }
 
-function stepPhase(index, currentIndex) {
+// How the run left each step it has left: state name -> "completed" or
+// "skipped". Entries with an error are failed tries of a server-side step,
+// not steps taken.
+export function readOutcomes(history = []) {
+  const taken = history.filter((entry) => !entry.error);
+  return new Map(taken.map((entry) => [entry.from, entry.status]));
+}
+
+function stepPhase(index, currentIndex, outcome) {
   if (index < currentIndex) {
-    return "done";
+    return outcome === "skipped" ? "skipped" : "done";
   }
   return index === currentIndex ? "current" : "todo";
+}
+
+function isPassed({ phase }) {
+  return phase === "done" || phase === "skipped";
 }
 
 export class Progress {
@@ -39,16 +52,30 @@ export class Progress {
     this.label = label;
     this.bar = bar;
     this.list = list;
+    this.outcomes = new Map();
+    this.shown = null;
+  }
+
+  // outcomes: from readOutcomes; the list is drawn again with them.
+  setOutcomes(outcomes) {
+    this.outcomes = outcomes;
+    if (this.shown) {
+      this.show(...this.shown);
+    }
   }
 
   // failed: the step of stateName failed on the server and waits for a retry.
   show(plan, stateName, { failed = false } = {}) {
+    this.shown = [plan, stateName, { failed }];
     const currentIndex = plan.states.findIndex((state) => state.name === stateName);
     const current = currentIndex < 0 ? null : plan.states[currentIndex];
     const steps = plan.states
-      .map((state, index) => ({ state, phase: stepPhase(index, currentIndex) }))
+      .map((state, index) => {
+        const phase = stepPhase(index, currentIndex, this.outcomes.get(state.name));
+        return { state, phase };
+      })
       .filter(({ state }) => isVisible(state));
-    const done = current ? steps.filter(({ phase }) => phase === "done").length : 0;
+    const done = current ? steps.filter(isPassed).length : 0;
 
     this.label.textContent = describePosition(current, done, steps.length, failed);
     this.bar.max = Math.max(steps.length, 1);
@@ -58,7 +85,8 @@ export class Progress {
 
   renderStep({ state, phase }) {
     const item = document.createElement("li");
-    item.textContent = describeState(state);
+    const label = describeState(state);
+    item.textContent = phase === "skipped" ? `${label} (skipped)` : label;
     item.className = `step-${phase}`;
     item.dataset.step = state.name;
     if (phase === "current") {

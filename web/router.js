@@ -1,15 +1,21 @@
 // Shows the default run's current step: loads the plugin page on start-up,
 // on SwitchRoute and on WorkflowUpdated, and tears the previous step down.
 // A server-side step that failed is shown with its reason and a retry.
+// While the server cannot reach its storage it says so, asks again now and
+// then, and goes on once it answers (or at once when resync() is called).
 // Dispatches "step" (detail: the state name) whenever another step is shown.
 
 import { getJson, getText, post } from "./http.js";
-import { FINISHED, describeState, isVisible } from "./progress.js";
+import { FINISHED, describeState, isVisible, readOutcomes } from "./progress.js";
+import { AVAILABLE, UNAVAILABLE, isStorageAway } from "./storage.js";
 import * as views from "./views.js";
 
 const SHELL_NAME = "web-shell";
 const DEFAULT_RUN = "default";
 const STEP_FAILED = "StepFailed";
+// How often to ask again while the server cannot reach its storage, in case
+// its BackendStatus "available" does not reach this page.
+const STORAGE_RETRY_MS = 5000;
 
 export function parseSwitchRoute(payload) {
   const match = /^\/?([a-z0-9-]+)\/web\/?$/.exec(String(payload).trim());
@@ -31,12 +37,14 @@ export function findStepFailure(run) {
 }
 
 export class Router extends EventTarget {
-  constructor({ container, progress, appManager, connection }) {
+  constructor({ container, progress, appManager, connection, storage }) {
     super();
     this.container = container;
     this.progress = progress;
     this.appManager = appManager;
     this.connection = connection;
+    this.storage = storage;
+    this.syncTimer = null;
     this.plan = null;
     this.lastSeq = -1;
     this.shown = null;
@@ -62,7 +70,13 @@ export class Router extends EventTarget {
     return this.sync();
   }
 
+  // The name of the plugin whose page is on screen, or null.
+  get activeStep() {
+    return this.active?.name ?? null;
+  }
+
   async sync() {
+    clearTimeout(this.syncTimer);
     let plan;
     let run;
     try {
@@ -74,10 +88,27 @@ export class Router extends EventTarget {
       this.showSyncFailure(error);
       return;
     }
+    this.storage.set(AVAILABLE);
     this.plan = plan;
     if (!(run.seq < this.lastSeq)) {
       this.lastSeq = run.seq;
+      this.progress.setOutcomes(readOutcomes(run.history));
       this.show(run.status === "finished" ? FINISHED : run.state, findStepFailure(run));
+    }
+  }
+
+  // WorkflowUpdated says where the run went, not whether the step it left was
+  // completed or skipped: the run's history does, for the progress list.
+  async refreshOutcomes() {
+    let run;
+    try {
+      run = await getJson(this.appManager.fetch, "/api/workflow");
+    } catch (error) {
+      console.warn("[router] the progress list keeps what it knew:", error);
+      return;
+    }
+    if (run.seq >= this.lastSeq) {
+      this.progress.setOutcomes(readOutcomes(run.history));
     }
   }
 
@@ -108,6 +139,7 @@ export class Router extends EventTarget {
     }
     this.lastSeq = update.seq;
     this.show(name);
+    this.refreshOutcomes();
   }
 
   handleCompleted(done) {
@@ -240,9 +272,20 @@ export class Router extends EventTarget {
   }
 
   showSyncFailure(error) {
+    const storageAway = isStorageAway(error);
+    if (storageAway) {
+      this.storage.set(UNAVAILABLE, error.reason);
+      clearTimeout(this.syncTimer);
+      this.syncTimer = setTimeout(() => this.sync(), STORAGE_RETRY_MS);
+    }
     // A step already on screen stays usable; only an empty shell shows the error.
-    if (this.shown === null) {
-      const retry = () => this.sync();
+    if (this.shown !== null) {
+      return;
+    }
+    const retry = () => this.sync();
+    if (storageAway) {
+      this.render(views.renderStorageUnavailable(describeError(error), retry), "unavailable", "");
+    } else {
       const node = views.renderFailure("Could not reach the server", describeError(error), retry);
       this.render(node, "error", "");
     }

@@ -2,38 +2,40 @@
 // messages, the server's refusals of a step, and publishing a step's
 // completion. Text goes in through textContent only.
 
+import { MOVED_ON, describe, isMovedOnRefusal, isStepRefusal, readRefusal } from "./refusals.js";
+
+export { MOVED_ON, describe, isMovedOnRefusal };
 export const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
-export const MOVED_ON = "This step was already done elsewhere (another tab?). Following along…";
 
 const COMPLETED = Object.freeze({ status: "completed" });
 
-// Show text in a message element; tone is "info", "ok" or "error".
-export function say(element, text, tone = "info") {
+// Show text in a message element; tone is "info", "ok" or "error". A detail,
+// e.g. the server's own words, goes in the element's title (a tooltip).
+export function say(element, text, tone = "info", detail = "") {
   element.textContent = text;
   element.className = `message message-${tone}`;
+  if (detail) {
+    element.title = detail;
+  } else {
+    element.removeAttribute("title");
+  }
 }
 
-// A payload as readable text: strings as they are, anything else as JSON.
-export function describe(payload) {
-  return typeof payload === "string" ? payload : JSON.stringify(payload);
-}
-
-// A refusal that only says the run has moved on, e.g. another tab completed
-// the step first. No error: the shell follows the run to its current step.
-export function isMovedOnRefusal(payload) {
-  return /is in state|is finished/.test(describe(payload));
-}
-
-// When the server refuses the plugin's step (a ProtocolError), show why in
-// message and call onRefused(payload), e.g. to enable the buttons again. A
-// refusal because the run moved on is no error: the shell is about to show
-// the run's current step instead.
+// When the server refuses the plugin's step (a ProtocolError), say why in
+// message, in words for a person, and call onRefused(payload), e.g. to enable
+// the buttons again. The shell's notice stays quiet about these: each refusal
+// shows in one place. A refusal because the run moved on is no error: the
+// shell is about to show the run's current step instead. Any other refusal
+// (a malformed message, say) is the shell's notice to show; message is
+// cleared then, so it no longer says "Moving on…".
 export function showRefusals(appManager, plugin, message, onRefused = () => {}) {
   appManager.subscribe(plugin, "ProtocolError", (payload) => {
-    if (isMovedOnRefusal(payload)) {
-      say(message, MOVED_ON);
+    const refusal = readRefusal(payload);
+    if (isStepRefusal(refusal)) {
+      const tone = refusal.kind === "moved-on" ? "info" : "error";
+      say(message, refusal.text, tone, refusal.detail);
     } else {
-      say(message, `The server refused the step: ${describe(payload)}`, "error");
+      say(message, "");
     }
     onRefused(payload);
   });

@@ -8,6 +8,7 @@ const STATUS_LABELS = {
   closed: "Reconnecting…",
   refused: "Refused by the server: check the access token in the page address (?token=…)",
 };
+const STORAGE_AWAY_LABEL = "Connected; the server's storage is unavailable, waiting for it";
 
 function element(tag, text, attributes = {}) {
   const node = document.createElement(tag);
@@ -92,6 +93,29 @@ export function renderFailure(title, detail, onRetry) {
   );
 }
 
+// The server answered, but cannot reach its storage: say so plainly, keep
+// the server's own words under "Technical details", and offer a retry
+// (the shell also goes on by itself once the storage is back).
+export function renderStorageUnavailable(detail, onRetry) {
+  const retry = element("button", "Try again", { type: "button", id: "step-retry" });
+  retry.addEventListener("click", onRetry);
+  const actions = element("div", "", { class: "actions" });
+  actions.append(retry);
+  const technical = element("details", "", { class: "technical" });
+  technical.append(
+    element("summary", "Technical details"),
+    element("p", detail, { class: "technical-detail" }),
+  );
+  const goesOn = "This page goes on by itself once it is back; there is no need to reload it.";
+  return panel(
+    "storage-unavailable",
+    element("h2", "The server cannot reach its storage right now"),
+    element("p", goesOn),
+    actions,
+    technical,
+  );
+}
+
 export function renderPage(html) {
   const parsed = new DOMParser().parseFromString(html, "text/html");
   const fragment = document.createDocumentFragment();
@@ -99,9 +123,23 @@ export function renderPage(html) {
   return fragment;
 }
 
-export function showConnectionStatus(connection, badge) {
-  connection.addEventListener("status", ({ detail }) => {
-    badge.textContent = STATUS_LABELS[detail];
-    document.body.dataset.connection = detail;
-  });
+// The badge says how the page is connected and, once connected, whether the
+// server has its storage (storage: a ServerStorage, if the page follows it).
+// The server's own words on an outage go in the badge's title.
+export function showConnectionStatus(connection, badge, storage = null) {
+  const update = () => {
+    const storageAway = connection.status === "open" && storage !== null && !storage.isAvailable;
+    badge.textContent = storageAway ? STORAGE_AWAY_LABEL : STATUS_LABELS[connection.status];
+    if (storageAway && storage.detail) {
+      badge.title = storage.detail;
+    } else {
+      badge.removeAttribute("title");
+    }
+    document.body.dataset.connection = connection.status;
+    if (storage !== null) {
+      document.body.dataset.backend = storage.status;
+    }
+  };
+  connection.addEventListener("status", update);
+  storage?.addEventListener("change", update);
 }

@@ -9,10 +9,10 @@ from playwright.async_api import Page, expect
 __all__ = ["open_shell", "shoot", "step_shown", "walk_welcome_and_terms"]
 
 
-async def step_shown(page: Page, state: str) -> None:
-    """Wait until the shell shows the page of ``state``."""
+async def step_shown(page: Page, state: str, *, timeout: float | None = None) -> None:
+    """Wait until the shell shows the page of ``state`` (at most ``timeout`` ms, if given)."""
     container = page.locator(f'#step-container[data-state="{state}"][data-view="step"]')
-    await expect(container).to_be_visible()
+    await expect(container).to_be_visible(timeout=timeout)
 
 
 async def shoot(page: Page, artifacts: Path, name: str) -> None:

@@ -1,8 +1,13 @@
-"""The shell's notice: refusals that only say the run moved on are no error, others show."""
+"""The server's refusals, each shown once.
+
+Refusals that only say the run moved on are no error; a step's own refusal
+shows by its page's buttons, in words for a person; others show in the notice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
@@ -16,6 +21,12 @@ NEXT_REFUSAL = """([plugin, topic, payload]) => new Promise((resolve) => {
   window.appManager.subscribe("test", "ProtocolError", resolve);
   window.appManager.publish(plugin, topic, payload);
 })"""
+# Clicks Continue on the terms page even though it is disabled, as a forced click would.
+FORCE_CONTINUE = """() => {
+  const proceed = document.querySelector("#terms-continue");
+  proceed.disabled = false;
+  proceed.click();
+}"""
 
 
 async def test_second_tab_continuing_late_follows_the_run_without_an_error(
@@ -53,6 +64,7 @@ async def test_other_refusal_shows_until_the_step_changes(
     notice = page.locator("#shell-notice")
     await expect(notice).to_be_visible()
     await expect(notice).to_contain_text("The server refused a message")
+    await expect(page.locator("#device-message")).to_have_text("")  # shown once, up there
     await shoot(page, artifacts, "notice-2-refused")
 
     async with httpx.AsyncClient(base_url=server.url) as client:
@@ -60,3 +72,33 @@ async def test_other_refusal_shows_until_the_step_changes(
         await client.post("/api/workflow/runs/default/events", json=completion)
     await step_shown(page, "plugin_notifications")
     await expect(notice).to_be_hidden()
+
+
+async def test_forced_refusal_of_a_step_shows_once_in_a_persons_words(
+    server: ServerProcess, page: Page, artifacts: Path
+) -> None:
+    await open_shell(page, server.url)
+    await page.get_by_role("button", name="Start").click()
+    await step_shown(page, "plugin_terms")
+
+    # Continue without accepting, forced past the disabled button.
+    await page.evaluate(FORCE_CONTINUE)
+    message = page.locator("#terms-message")
+    await expect(message).to_have_text("Accept the terms to continue.")
+    await expect(message).to_have_class(re.compile("message-error"))
+    await expect(message).to_have_attribute("title", re.compile("plugin_terms refuses 'completed'"))
+    await expect(page.locator("#shell-notice")).to_be_hidden()
+    shown = await page.locator("body").inner_text()
+    assert shown.count("ccept the terms to continue") == 1, shown
+    assert "TermsCompleted" not in shown and "plugin_terms" not in shown, shown
+    await expect(page.locator("#terms-continue")).to_be_disabled()  # still not accepted
+    await shoot(page, artifacts, "notice-3-step-refused")
+
+    skip = ["plugin_terms", "TermsCompleted", {"status": "skipped"}]
+    await page.evaluate(NEXT_REFUSAL, skip)
+    await expect(message).to_have_text("The terms cannot be skipped; accept them to continue.")
+    await expect(page.locator("#shell-notice")).to_be_hidden()
+
+    await page.locator("#terms-accept").check()
+    await page.locator("#terms-continue").click()
+    await step_shown(page, "plugin_provisioning")

@@ -58,7 +58,7 @@ def _routes(
 ) -> list[Route]:
     return [
         workflow_router(engine),
-        health_handler(engine),
+        health_handler(engine, detailed=not settings.protect_reads),
         websocket_handler(engine, settings, access, sessions),
         *(resource_router(store) for store in engine.records.values()),
         *_plugin_routers(engine.plugins.values()),

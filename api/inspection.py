@@ -210,8 +210,13 @@ def workflow_router(engine: Engine) -> Router:
     return Router("/api/workflow", route_handlers=with_options(handlers), tags=["workflow"])
 
 
-def health_handler(engine: Engine) -> HTTPRouteHandler:
-    """Return ``GET /healthz``: 200 when the backend answers, 503 when it does not."""
+def health_handler(engine: Engine, *, detailed: bool = True) -> HTTPRouteHandler:
+    """Return ``GET /healthz``: 200 when the backend answers, 503 when it does not.
+
+    It needs no token, so unless ``detailed`` it names only the kind of
+    backend, not its address nor why it failed (those go to the log).
+    """
+    backend = engine.backend.name if detailed else engine.backend.name.partition(":")[0]
 
     @get("/healthz", summary="Whether this process and its backend answer", tags=["health"],
          responses={503: ResponseSpec(data_container=Health, description="backend unavailable")})
@@ -220,7 +225,8 @@ def health_handler(engine: Engine) -> HTTPRouteHandler:
             await engine.backend.ping()
         except BackendUnavailable as exc:
             logger.warning("health: backend %s unavailable: %s", engine.backend.name, exc)
-            return Response(Health("unavailable", engine.backend.name, str(exc)), status_code=503)
-        return Response(Health("ok", engine.backend.name))
+            detail = str(exc) if detailed else None
+            return Response(Health("unavailable", backend, detail), status_code=503)
+        return Response(Health("ok", backend))
 
     return check_health

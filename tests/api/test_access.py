@@ -209,3 +209,12 @@ def test_openapi_without_a_token_documents_only_foreign_origins(client: Client) 
 
     assert "securitySchemes" not in document["components"]
     assert "403" in create["responses"] and "401" not in create["responses"]
+
+
+def test_healthz_with_reads_protected_names_no_address(
+    make_client: Callable[[Settings], Client], plan_path: Path, redis_url: str, key_prefix: str
+) -> None:
+    client = make_client(Settings(plan=plan_path, redis_url=redis_url, key_prefix=key_prefix,
+                                  access_token=TOKEN, protect_reads=True))
+
+    assert client.get("/healthz").json() == {"status": "ok", "backend": "redis"}

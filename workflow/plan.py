@@ -9,6 +9,7 @@ file, the plugin and the field it concerns.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,7 +164,7 @@ def _decode(path: Path) -> _PlanFile:
     except FileNotFoundError as exc:
         raise PlanError([f"{path}: no such plan file"]) from exc
     except (OSError, msgspec.DecodeError) as exc:
-        raise PlanError([f"{path.name}: cannot read the plan: {exc}"]) from exc
+        raise PlanError([f"{path.name or path}: cannot read the plan: {exc}"]) from exc
     for key in sorted(set(raw) - KNOWN_SECTIONS):
         kind = "section" if isinstance(raw[key], dict | list) else "top-level key"
         logger.info("%s: ignoring %s [%s], which the engine does not use", path.name, kind, key)
@@ -284,7 +285,8 @@ def _check_folders(file: str, entries: tuple[PluginEntry, ...], base: Path) -> I
         if not folder.is_dir():
             yield (
                 f"{label}: plugin_base_path: no plugin folder {entry.name!r} "
-                f"in {entry.plugin_base_path!r}"
+                f"in {entry.plugin_base_path!r} (relative to the plan file: "
+                f"{os.path.normpath(base / entry.plugin_base_path)})"
             )
         elif not (folder / "plugin.py").is_file():
             yield f"{label}: plugin_base_path: the folder {entry.name!r} has no plugin.py"

@@ -211,7 +211,8 @@ def test_plan_missing_plugin_folder_is_named(tmp_path: Path) -> None:
     path = write_plan(tmp_path, chain("a"), make_folders=False)
 
     assert problems_of(path) == [
-        "execution_plan.toml: plugins[0] (a): plugin_base_path: no plugin folder 'a' in './plugins'"
+        "execution_plan.toml: plugins[0] (a): plugin_base_path: no plugin folder 'a' in "
+        f"'./plugins' (relative to the plan file: {tmp_path / 'plugins'})"
     ]
 
 
@@ -275,6 +276,16 @@ def test_plan_malformed_toml_is_refused_with_the_file_name(tmp_path: Path) -> No
     [problem] = problems_of(path)
 
     assert problem.startswith("broken.toml: cannot read the plan:")
+
+
+def test_plan_that_is_a_folder_is_named_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    [problem] = problems_of(Path("."))
+
+    assert problem.startswith(".: cannot read the plan:")
 
 
 def test_plan_missing_file_is_named(tmp_path: Path) -> None:

@@ -29,6 +29,17 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 
 @pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test alone that keeps its data when stopped and started."""
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = RedisServer(folder, durable=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     """The URL of the session's redis-server, started again if a test stopped it."""
     if redis_server.process is None:

@@ -26,17 +26,6 @@ EVENTS = "/api/workflow/runs/default/events"
 
 
 @pytest.fixture
-def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test alone that keeps its data when stopped and started."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    server = RedisServer(folder, durable=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def server(
     durable_redis: RedisServer, plan_path: Path, key_prefix: str, tmp_path: Path
 ) -> Iterator[ServerProcess]:

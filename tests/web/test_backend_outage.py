@@ -29,17 +29,6 @@ BACK_WITHIN_MS = 20_000
 
 
 @pytest.fixture
-def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server of this test alone that keeps its data when stopped and started."""
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    redis = RedisServer(folder, durable=True)
-    redis.start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture
 def server(
     durable_redis: RedisServer, repo_root: Path, key_prefix: str, tmp_path: Path
 ) -> Iterator[ServerProcess]:

@@ -31,6 +31,8 @@ __all__ = [
 
 NAME = re.compile(r"[a-z0-9_]+")
 ROUTE = re.compile(r"[a-z0-9-]+")
+#: Names the generated plugin.py uses itself, which a record type would shadow.
+TAKEN_NAMES = frozenset({"Plugin", "StepContext", "Completion"})
 RESOURCE = re.compile(r"(?P<resource>[a-z0-9-]+):(?P<type>[A-Z][A-Za-z0-9]*)")
 
 
@@ -64,6 +66,11 @@ def parse_resource(spec: str) -> tuple[str, str]:
         raise ScaffoldError(
             f"--resource {spec!r}: expected NAME:Type, e.g. device:Device "
             "(NAME [a-z0-9-]+, Type a CamelCase Python name)"
+        )
+    if match["type"] in TAKEN_NAMES:
+        raise ScaffoldError(
+            f"--resource {spec!r}: {match['type']} is a name plugin.py imports; "
+            "name the record type after what it holds (Wifi, Account)"
         )
     return match["resource"], match["type"]
 
@@ -107,7 +114,7 @@ def _check_plan(new: NewPlugin, plan_path: Path) -> None:
         if step.route == new.route:
             raise ScaffoldError(f"route {new.route!r} is already used by {step.name!r}")
         if step.completion_topic == new.topic:
-            raise ScaffoldError(f"topic {new.topic!r} is already {step.name!r}'s")
+            raise ScaffoldError(f"topic {new.topic!r} is already the completion topic of {step.name!r}")
     clashes = check_resource_topics(plan, [*_loadable_plugins(plan), _declared(new)])
     if clashes:
         raise ScaffoldError(f"--resource: {clashes[0]}")

@@ -46,7 +46,7 @@ def _path(value: str) -> Path:
 def _token(value: str) -> str:
     # a blank token from an empty secrets file must not leave the server open
     if not value.strip():
-        raise ValueError("is empty; set a long random secret, or leave it unset for no token")
+        raise ValueError("is blank; set a long random secret, or leave it unset for no token")
     return value.strip()
 
 

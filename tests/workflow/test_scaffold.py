@@ -91,6 +91,10 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
             "--resource: resource 'a' is given twice",
         ),
         (
+            ["plugin_new", "--route", "new", "--resource", "wifi:Plugin"],
+            "Plugin is a name plugin.py imports",
+        ),
+        (
             ["plugin_new", "--route", "new", "--resource", "run:Workflow"],
             "on WorkflowUpdated, which is published by the engine",
         ),
@@ -113,6 +117,7 @@ def test_new_plugin_headless_added_after_a_step_runs_there(project: Path, repo_r
         "no-plan",
         "bad-resource",
         "twice-resource",
+        "shadowing-resource",
         "engine-topic-resource",
         "taken-topic-resource",
         "after-alone",

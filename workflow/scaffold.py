@@ -114,7 +114,9 @@ def _check_plan(new: NewPlugin, plan_path: Path) -> None:
         if step.route == new.route:
             raise ScaffoldError(f"route {new.route!r} is already used by {step.name!r}")
         if step.completion_topic == new.topic:
-            raise ScaffoldError(f"topic {new.topic!r} is already the completion topic of {step.name!r}")
+            raise ScaffoldError(
+                f"topic {new.topic!r} is already the completion topic of {step.name!r}"
+            )
     clashes = check_resource_topics(plan, [*_loadable_plugins(plan), _declared(new)])
     if clashes:
         raise ScaffoldError(f"--resource: {clashes[0]}")

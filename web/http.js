@@ -1,6 +1,11 @@
 // Small helpers for the JSON REST API; errors carry the server's `detail`.
 
+import { NEEDS_TOKEN } from "./refusals.js";
+
 export async function describeFailure(response) {
+  if (response.status === 401) {
+    return NEEDS_TOKEN;
+  }
   try {
     const body = await response.json();
     if (body && typeof body.detail === "string") {

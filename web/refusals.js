@@ -7,17 +7,21 @@
 //              accepted: "<Topic>: <state> refuses '<status>': <reason>";
 //   "moved-on" the run is already past the step (another tab was first);
 //   "storage"  the server could not take it because its storage is away;
+//   "token"    the server needs its access token and this page has none;
 //   "other"    anything else, e.g. a malformed message: a fault of the page.
 
 export const MOVED_ON = "This step was already done elsewhere (another tab?). Following along…";
+export const NEEDS_TOKEN =
+  "This page can only watch: open it with the access token in its address (?token=…) to act.";
 export const STORAGE_AWAY =
   "Nothing was saved: the server cannot reach its storage right now. Try again once it is back.";
 
 // Kinds of refusal that answer what the person did on the step's page.
-const STEP_KINDS = new Set(["step", "moved-on", "storage"]);
+const STEP_KINDS = new Set(["step", "moved-on", "storage", "token"]);
 const STEP_REFUSAL = /^[^:\s]+: \S+ refuses '[^']*': (.+)$/s;
 const MOVED_ON_REFUSAL = /is in state|is finished/;
 const STORAGE_REFUSAL = /the backend is unavailable/;
+const TOKEN_REFUSAL = /needs its access token/;
 
 // A payload as readable text: strings as they are, anything else as JSON.
 export function describe(payload) {
@@ -50,6 +54,9 @@ export function readRefusal(payload) {
   }
   if (STORAGE_REFUSAL.test(detail)) {
     return { kind: "storage", text: STORAGE_AWAY, detail };
+  }
+  if (TOKEN_REFUSAL.test(detail)) {
+    return { kind: "token", text: NEEDS_TOKEN, detail };
   }
   return { kind: "other", text: `The server refused a message: ${detail}`, detail };
 }

@@ -2,9 +2,16 @@
 // messages, the server's refusals of a step, and publishing a step's
 // completion. Text goes in through textContent only.
 
-import { MOVED_ON, describe, isMovedOnRefusal, isStepRefusal, readRefusal } from "./refusals.js";
+import {
+  MOVED_ON,
+  NEEDS_TOKEN,
+  describe,
+  isMovedOnRefusal,
+  isStepRefusal,
+  readRefusal,
+} from "./refusals.js";
 
-export { MOVED_ON, describe, isMovedOnRefusal };
+export { MOVED_ON, NEEDS_TOKEN, describe, isMovedOnRefusal };
 export const OFFLINE = "Not connected to the server, so nothing was sent. Try again in a moment.";
 
 const COMPLETED = Object.freeze({ status: "completed" });

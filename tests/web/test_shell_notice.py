@@ -102,3 +102,38 @@ async def test_forced_refusal_of_a_step_shows_once_in_a_persons_words(
     await page.locator("#terms-accept").check()
     await page.locator("#terms-continue").click()
     await step_shown(page, "plugin_provisioning")
+
+
+async def test_page_without_the_token_says_it_can_only_watch(
+    repo_root: Path, tmp_path: Path, page: Page, artifacts: Path
+) -> None:
+    token = "s3cret-token"
+    server = ServerProcess(repo_root / "execution_plan.toml", args=("--access-token", token),
+                           log=tmp_path / "server.log")
+    server.start()
+    try:
+        await open_shell(page, server.url)  # no ?token= in the address
+        await step_shown(page, "plugin_welcome")
+        await page.get_by_role("button", name="Start").click()
+        await expect(page.locator("#welcome-message")).to_contain_text("can only watch")
+        refused = await page.locator("#welcome-message").text_content()
+        notice_hidden = await page.locator("#shell-notice").is_hidden()
+
+        async with httpx.AsyncClient(base_url=server.url) as client:  # another, with the token
+            bearer = {"authorization": f"Bearer {token}"}
+            for topic, data in (("WelcomeCompleted", None), ("TermsCompleted", {"accepted": True})):
+                body = {"topic": topic, "status": "completed", "data": data}
+                sent = await client.post("/api/workflow/runs/default/events", json=body,
+                                         headers=bearer)
+                assert sent.status_code == 200
+        await step_shown(page, "plugin_provisioning")
+        await page.locator("#device-name").fill("router")
+        await page.locator("#device-register").click()
+        await expect(page.locator("#device-message")).to_contain_text("can only watch")
+        await shoot(page, artifacts, "notice-4-no-token")
+    finally:
+        server.stop()
+
+    assert refused is not None and "?token=" in refused
+    assert "publish-json" not in refused
+    assert notice_hidden

@@ -1,4 +1,4 @@
-import { completeOnClick, say, showRefusals } from "/shell/step-kit.js";
+import { NEEDS_TOKEN, completeOnClick, say, showRefusals } from "/shell/step-kit.js";
 
 const PLUGIN = "plugin_provisioning";
 const DEVICES = "/api/provision/device";
@@ -17,6 +17,9 @@ class HttpError extends Error {
 }
 
 async function describeFailure(response) {
+  if (response.status === 401) {
+    return NEEDS_TOKEN;
+  }
   try {
     const body = await response.json();
     const extra = Array.isArray(body.extra) ? body.extra.map((item) => item.message) : [];

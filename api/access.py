@@ -33,6 +33,7 @@ __all__ = ["SECURITY_SCHEME", "AccessPolicy"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 PROTECTED_READS = "/api/"
 SECURITY_SCHEME = "accessToken"
 NEEDS_TOKEN = "this server needs its access token: Authorization: Bearer <token>"
@@ -56,8 +57,17 @@ def _own_hosts(settings: Settings) -> frozenset[str] | None:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     hosts = {f"{name}{port}" for name in {*LOOPBACK_NAMES, host}
              for port in ("", f":{settings.port}")}
-    hosts |= {urlsplit(origin).netloc for origin in settings.allowed_origins if origin != "*"}
+    for origin in settings.allowed_origins:
+        if origin != "*":
+            hosts |= _host_names(origin)
     return frozenset(hosts)
+
+
+def _host_names(origin: str) -> set[str]:
+    """``Host`` values naming ``origin``: its default port may be written out or not."""
+    parts = urlsplit(origin)
+    default = f"{parts.hostname}:{DEFAULT_PORTS[parts.scheme]}"
+    return {parts.netloc, default} if parts.port is None else {parts.netloc}
 
 
 class AccessPolicy:

@@ -75,8 +75,9 @@ def test_browser_write_is_let_through_only_from_allowed_origins(
 @pytest.mark.parametrize(
     ("host", "status"),
     [("evil.example:8081", 400), ("localhost:8081", 201), ("[::1]:8081", 201),
-     ("kiosk.example", 201)],
-    ids=["rebound-name", "localhost", "ipv6-loopback", "allowed-origin-host"],
+     ("kiosk.example", 201), ("kiosk.example:443", 201), ("kiosk.example:8443", 400)],
+    ids=["rebound-name", "localhost", "ipv6-loopback", "allowed-origin-host",
+         "allowed-origin-default-port", "allowed-origin-other-port"],
 )
 def test_loopback_server_answers_only_to_its_own_host_names(
     guarded: Client, host: str, status: int

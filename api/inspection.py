@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.enums import MediaType
+from litestar.exceptions import ClientException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery
@@ -18,6 +19,7 @@ from api.errors import TOO_LARGE, UNAVAILABLE, error_responses
 from api.options import with_options
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable
+from workflow.messages import is_engine_name
 from workflow.plan import FINISHED, Plan
 from workflow.runs import COMPLETION_STATUSES, DEFAULT_RUN, Completion, Run, RunStatus
 
@@ -164,6 +166,8 @@ def _run_handlers(engine: Engine) -> list[HTTPRouteHandler]:
     )
     async def apply_event(run_id: FromPath[str], data: JSONBytes = b"") -> Run:
         event = decode_body(data, Event)
+        if is_engine_name(event.publisher):
+            raise ClientException(f"publisher {event.publisher!r} is the engine's own name")
         completion = Completion(event.topic, event.status, run_id, event.publisher, event.data)
         return await engine.complete(completion)
 

@@ -60,7 +60,8 @@ class TokenMask(logging.Filter):
 def _mask_token(parameter: re.Match[str]) -> str:
     """Mask the value of a ``token`` parameter, however its key is encoded."""
     key = parameter[1]
-    return f"{key}=***" if unquote_plus(key) == "token" else parameter[0]
+    # any case: TOKEN= authenticates nothing, but it is still the secret, mistyped
+    return f"{key}=***" if unquote_plus(key).lower() == "token" else parameter[0]
 
 
 class GracefulServer(uvicorn.Server):

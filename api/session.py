@@ -23,7 +23,13 @@ from litestar.exceptions import WebSocketDisconnect
 
 from workflow.engine import Engine
 from workflow.errors import BackendUnavailable, CompletionRefused
-from workflow.messages import ENGINE_PUBLISHER, Envelope, encode_json, timestamp
+from workflow.messages import (
+    ENGINE_PUBLISHER,
+    Envelope,
+    encode_json,
+    is_engine_name,
+    timestamp,
+)
 from workflow.topics import PROTOCOL_ERROR, is_valid_topic
 
 __all__ = ["CLOSE_TOO_SLOW", "Session", "is_rfc3339"]
@@ -195,6 +201,9 @@ class Session:
         if not name or len(name) > MAX_NAME or not name.isprintable():
             self.refuse(f"register-name: expected 1 to {MAX_NAME} printable characters")
             return
+        if is_engine_name(name):
+            self.refuse(f"register-name: {name!r} is the engine's own name")
+            return
         logger.info("client %s: registered as %s", self.name, name)
         self.name = name
 
@@ -240,8 +249,8 @@ class Session:
         if frame.topic in self._engine.announced_topics:
             self.refuse(f"publish-json: {frame.topic} is published by the engine only")
             return None
-        if frame.publisher_name == ENGINE_PUBLISHER:
-            self.refuse(f"publish-json: publisher_name {ENGINE_PUBLISHER!r} is the engine's own")
+        if frame.publisher_name is not None and is_engine_name(frame.publisher_name):
+            self.refuse(f"publish-json: {frame.publisher_name!r} is the engine's own name")
             return None
         if not self._can_publish:
             self.refuse("publish-json: this server needs its access token to publish")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-__all__ = ["ENGINE_PUBLISHER", "Envelope", "encode_json", "timestamp"]
+__all__ = ["ENGINE_PUBLISHER", "Envelope", "encode_json", "is_engine_name", "timestamp"]
 
 ENGINE_PUBLISHER = "workflow"
 
@@ -18,6 +18,11 @@ class Envelope(msgspec.Struct, frozen=True):
     topic: str
     payload: str
     timestamp: str
+
+
+def is_engine_name(name: str) -> bool:
+    """Tell whether ``name`` reads as the engine's own publisher name (case, spaces aside)."""
+    return "".join(name.split()).casefold() == ENGINE_PUBLISHER
 
 
 def timestamp(at: datetime | None = None) -> str:

@@ -141,7 +141,7 @@ class RecordStore:
                 raise self._unknown(record_id)
             stored: Record = _decode(data)
             stored.pop(ID, None)
-            record = {ID: record_id, **self._validate(merge_patch(stored, patch))}
+            record = {ID: record_id, **self._validate(self._merged(stored, patch))}
             if await self._backend.put_record(
                 self.collection, record_id, _encode(record), expected=data
             ):
@@ -182,6 +182,16 @@ class RecordStore:
                     field=name,
                 )
 
+    def _merged(self, stored: Record, patch: Record) -> Record:
+        try:
+            merged: Record = merge_patch(stored, patch)
+        except RecursionError as exc:
+            raise self._too_deep() from exc
+        return merged
+
+    def _too_deep(self) -> InvalidRecord:
+        return InvalidRecord(f"{self.type_name}: the body is nested too deeply")
+
     def _check_known(self, fields: Record) -> None:
         unknown = sorted(set(fields) - set(self._fields))
         if unknown:
@@ -198,6 +208,8 @@ class RecordStore:
             value = _decode(_encode(fields), type=self.struct)
         except msgspec.ValidationError as exc:
             raise _refusal(self.type_name, exc) from exc
+        except RecursionError as exc:  # a body decoded just below the depth limit
+            raise self._too_deep() from exc
         valid: Record = msgspec.to_builtins(value)
         return valid
 

@@ -95,7 +95,10 @@ def _seconds(value: str) -> float:
 
 
 def _origins(value: str) -> tuple[str, ...]:
-    origins = tuple(origin.strip().rstrip("/") for origin in value.split(",") if origin.strip())
+    # browsers send scheme and host in lower case
+    origins = tuple(
+        origin.strip().rstrip("/").lower() for origin in value.split(",") if origin.strip()
+    )
     for origin in origins:
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
             raise ValueError(f"{origin!r} is not an origin like https://example.com:8443 or *")

@@ -146,8 +146,10 @@ def test_events_valid_but_not_now_are_409_with_the_reason(client: Client) -> Non
         {"topic": "WelcomeCompleted"},
         {"topic": 3, "status": "completed"},
         {"topic": "WelcomeCompleted", "status": "completed", "extra": 1},
+        {"topic": "WelcomeCompleted", "status": "completed", "publisher": "Workflow"},
     ],
-    ids=["unknown-topic", "bad-status", "missing-status", "topic-not-text", "unknown-field"],
+    ids=["unknown-topic", "bad-status", "missing-status", "topic-not-text", "unknown-field",
+         "engine-publisher"],
 )
 def test_events_refuse_a_bad_body_with_400(client: Client, body: dict[str, Any]) -> None:
     response = client.post("/api/workflow/runs/default/events", json=body)

@@ -198,6 +198,22 @@ def test_device_bad_json_is_400_never_500(client: Client, method: str, content: 
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+def test_device_body_nested_near_the_limits_is_400_never_500(client: Client, method: str) -> None:
+    # Decoding, validating and merging give up at depths near a thousand that move
+    # with the stack: every depth around them is tried.
+    record_id = create(client, DEVICE)
+    url = DEVICES if method == "POST" else f"{DEVICES}/{record_id}"
+    for depth in range(900, 1050):
+        body = b'{"field1": ' + b"[" * depth + b"1" + b"]" * depth + b', "field2": true}'
+
+        response = client.request(method, url, content=body,
+                                  headers={"content-type": "application/json"})
+
+        assert response.status_code == 400, depth
+    assert client.get(DEVICES).json() == [{"id": record_id, **DEVICE}]
+
+
 def test_device_body_over_the_limit_is_413(client: Client) -> None:
     record_id = create(client, DEVICE)
     huge = {"field1": "x" * (1024 * 1024), "field2": True}

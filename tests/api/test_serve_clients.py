@@ -229,6 +229,20 @@ async def test_serve_logs_never_show_the_access_token(start_server: StartServer,
     assert secret not in log
 
 
+async def test_serve_logs_never_show_the_token_under_a_mistyped_key(
+    start_server: StartServer,
+) -> None:
+    secret = "s3cret-" + uuid.uuid4().hex
+    server = start_server("--access-token", secret)
+    async with websockets.connect(f"{ws_url(server)}?TOKEN={secret}") as socket:
+        await socket.send("subscribe:news")  # it counts for nothing: the client only listens
+    server.stop()
+
+    log = server.log.read_text()
+    assert "/ws?TOKEN=***" in log
+    assert secret not in log
+
+
 async def test_serve_refuses_a_handshake_naming_another_host(start_server: StartServer) -> None:
     server = start_server()
     rebound = f"ws://evil.example:{server.port}/ws"  # a foreign name that resolved to loopback

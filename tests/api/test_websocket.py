@@ -163,6 +163,7 @@ def test_ws_refused_completion_reaches_only_its_sender(connect: Connect) -> None
         ("subscribe:" + "t" * 129, "invalid topic"),
         ("unsubscribe:bad*topic", "invalid topic"),
         ("register-name:", "register-name"),
+        ("register-name: WorkFlow ", "engine's own"),
         ("publish-json:{", "JSON"),
         ("publish-json:[1, 2]", "JSON"),
         ('publish-json:{"payload": "x"}', "topic"),

@@ -211,12 +211,13 @@ async def test_redis_listener_rebuilds_a_subscription_that_went_silent(
     inbox = Inbox()
     await engine.bus.subscribe("Chat", inbox)
     connects = backend.listener.connects
-    # Drop every subscription while the socket stays open: nothing raises and
-    # nothing arrives, the silent failure only the heartbeat can notice.
+    # Drop every subscription while the socket stays open: nothing arrives, a
+    # silent failure that the heartbeat must notice.  A publisher is told.
     connection = backend.listener._connection
     assert connection is not None
     await connection.send_command("UNSUBSCRIBE", check_health=False)
-    await engine.publish(chat("unheard"))
+    with pytest.raises(BackendUnavailable, match="reached no subscriber"):
+        await engine.publish(chat("unheard"))
     assert await inbox.drain(wait=0.5) == []
 
     await inbox.until_received(lambda: engine.publish(chat("heard")), within=8)
@@ -323,3 +324,22 @@ async def test_redis_refusing_writes_is_backend_unavailable_naming_why(
         await admin.config_set("maxmemory", 0)
 
     assert await engine.backend.get_run("refused") is None
+
+
+async def test_redis_change_published_to_nobody_while_the_listener_is_deaf_is_sent_again(
+    start_engine: StartEngine, open_redis: OpenRedis
+) -> None:
+    backend = await open_redis()
+    engine = await start_engine(backend)
+    updates = Inbox()
+    await engine.bus.subscribe(WORKFLOW_UPDATED, updates)
+    # The listener's connection is up but subscribed to nothing, as in the moment
+    # between Redis killing it and the listener noticing.
+    connection = backend.listener._connection
+    assert connection is not None
+    await connection.send_command("UNSUBSCRIBE", check_health=False)
+
+    run = await engine.create_run("published-to-nobody")
+
+    announced = await updates.envelope(timeout=10)
+    assert json.loads(announced.payload)["run"] == run.id

@@ -23,7 +23,7 @@ def test_settings_come_from_the_environment() -> None:
         "WORKFLOW_PLAN": "plans/onboarding.toml", "WORKFLOW_HOST": "0.0.0.0",
         "WORKFLOW_PORT": "9000", "WORKFLOW_REDIS_URL": "redis://cache:6379/2",
         "WORKFLOW_KEY_PREFIX": "staging", "WORKFLOW_ACCESS_TOKEN": "t0k",
-        "WORKFLOW_ALLOWED_ORIGINS": "https://a.example, https://b.example:8443/",
+        "WORKFLOW_ALLOWED_ORIGINS": "https://A.example, https://b.example:8443/",
         "WORKFLOW_MAX_BODY_SIZE": "2MiB", "WORKFLOW_MAX_FRAME_SIZE": "16KiB",
     }
 

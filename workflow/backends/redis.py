@@ -151,8 +151,16 @@ class RedisBackend(Backend):
             raise BackendUnavailable(
                 f"redis at {self.name}: cannot publish {topic}: subscriber is reconnecting"
             )
+        channel = self.keys.topic_channel(topic)
         with self._reaching(f"cannot publish {topic}"):
-            await self._client.publish(self.keys.topic_channel(topic), data)
+            receivers = await self._client.publish(channel, data)
+        if receivers == 0 and self.listener.holds(channel):
+            # Nobody heard it, not even this process's own listener: its connection
+            # is gone and it has not noticed yet (a killed pub/sub client).
+            raise BackendUnavailable(
+                f"redis at {self.name}: {topic} reached no subscriber; the subscriber "
+                "connection is lost"
+            )
 
     async def subscribe(self, topic: str) -> None:
         await self.listener.subscribe(self.keys.topic_channel(topic))

@@ -84,6 +84,10 @@ class RedisListener:
         """Tell whether a subscribed connection is up right now."""
         return self._connection is not None and self._connection.is_connected
 
+    def holds(self, channel: bytes) -> bool:
+        """Tell whether ``channel`` is one this listener keeps subscribed."""
+        return channel in self._channels
+
     async def start(self) -> None:
         """Connect, then keep the connection alive in a background task.
 

@@ -117,6 +117,11 @@ class Bus:
 
     async def close(self) -> None:
         """Stop sending kept announcements in the background."""
+        if self._backlog:
+            logger.warning(
+                "bus: closing with %d announcements the backend never took; they are not sent",
+                len(self._backlog),
+            )
         for task in self._flushes:
             task.cancel()
         await asyncio.gather(*self._flushes, return_exceptions=True)

@@ -107,8 +107,9 @@ def check_resource_topics(plan: Plan, plugins: Iterable[Plugin]) -> list[str]:
     for plugin in plugins:
         for resource, struct in plugin.resources.items():
             topic = updated_topic(struct.__name__)
-            owner = owners.setdefault(topic, f"announced by resource {resource!r} of {plugin.name}")
-            if owner.endswith(f"resource {resource!r} of {plugin.name}"):
+            owner = owners.get(topic)
+            if owner is None:
+                owners[topic] = f"announced by resource {resource!r} of {plugin.name}"
                 continue
             problems.append(
                 f"{plan.path.name}: {plugin.name}: resource {resource!r} would announce its "

@@ -31,6 +31,13 @@ def chat(text: str) -> Envelope:
     return Envelope("alice", "Chat", text, timestamp())
 
 
+async def deafen(backend: RedisBackend) -> None:
+    """Drop every subscription of the listener while its socket stays open."""
+    connection = backend.listener._connection
+    assert connection is not None
+    await connection.send_command("UNSUBSCRIBE", check_health=False)
+
+
 @pytest.fixture
 async def start_engine(plan: Plan) -> AsyncIterator[StartEngine]:
     """Start engines of ``plan``, one per backend given; all are closed at the end."""
@@ -211,11 +218,8 @@ async def test_redis_listener_rebuilds_a_subscription_that_went_silent(
     inbox = Inbox()
     await engine.bus.subscribe("Chat", inbox)
     connects = backend.listener.connects
-    # Drop every subscription while the socket stays open: nothing arrives, a
-    # silent failure that the heartbeat must notice.  A publisher is told.
-    connection = backend.listener._connection
-    assert connection is not None
-    await connection.send_command("UNSUBSCRIBE", check_health=False)
+    # Nothing arrives, a silent failure that the heartbeat must notice.  A publisher is told.
+    await deafen(backend)
     with pytest.raises(BackendUnavailable, match="reached no subscriber"):
         await engine.publish(chat("unheard"))
     assert await inbox.drain(wait=0.5) == []
@@ -333,11 +337,8 @@ async def test_redis_change_published_to_nobody_while_the_listener_is_deaf_is_se
     engine = await start_engine(backend)
     updates = Inbox()
     await engine.bus.subscribe(WORKFLOW_UPDATED, updates)
-    # The listener's connection is up but subscribed to nothing, as in the moment
-    # between Redis killing it and the listener noticing.
-    connection = backend.listener._connection
-    assert connection is not None
-    await connection.send_command("UNSUBSCRIBE", check_health=False)
+    # as in the moment between Redis killing the listener's connection and its noticing
+    await deafen(backend)
 
     run = await engine.create_run("published-to-nobody")
 
